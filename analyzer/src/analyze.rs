@@ -1,0 +1,217 @@
+//! One run end to end: prepare the sandbox, start capture, detonate, drain, clean up, report.
+
+use std::{path::PathBuf, time::Duration};
+
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+
+use crate::{
+    capture::{self, Capture, CaptureConfig, CaptureError},
+    correlate::RunTrace,
+    report::{Report, RunFacts},
+    sandbox::{ContainerOutcome, Sandbox, SandboxConfig, SandboxError, cgroup::RunCgroup, runlock::RunLock},
+};
+
+/// Why a run could not be completed (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyzeError {
+    /// BPF and cgroups need root.
+    #[error("sandtrace analyze must run as root (it loads eBPF programs and creates cgroups)")]
+    NotRoot,
+    /// Docker side.
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+    /// eBPF side.
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+    /// Ctrl-C or SIGTERM during the run; everything was cleaned up.
+    #[error("interrupted; the container and cgroup were removed")]
+    Interrupted,
+    /// The run lock could not be taken.
+    #[error("cannot create the run lock: {0}")]
+    Lock(#[source] std::io::Error),
+}
+
+/// What to analyse and how.
+#[derive(Clone, Debug)]
+pub struct AnalyzeOptions {
+    /// Sandbox settings (image, command, limits).
+    pub sandbox: SandboxConfig,
+    /// A `docker save` archive to load first.
+    pub archive: Option<PathBuf>,
+    /// Most events listed in the report (all are counted and aggregated).
+    pub max_events: usize,
+    /// Ring buffer size.
+    pub ring_bytes: u32,
+}
+
+impl AnalyzeOptions {
+    /// Defaults for an image.
+    pub fn new(image: impl Into<String>) -> AnalyzeOptions {
+        AnalyzeOptions {
+            sandbox: SandboxConfig::new(image),
+            archive: None,
+            max_events: 20_000,
+            ring_bytes: capture::DEFAULT_RING_BYTES,
+        }
+    }
+}
+
+/// A fresh run id: UTC time and 32 random bits (`20261124t190512-3fa9c2d1`).
+pub fn new_run_id() -> String {
+    let now = OffsetDateTime::now_utc();
+    let mut rnd = [0u8; 4];
+    // Without randomness the pid keeps concurrent runs apart.
+    if getrandom::fill(&mut rnd).is_err() {
+        rnd = std::process::id().to_le_bytes();
+    }
+    format!(
+        "{:04}{:02}{:02}t{:02}{:02}{:02}-{:02x}{:02x}{:02x}{:02x}",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second(),
+        rnd[0],
+        rnd[1],
+        rnd[2],
+        rnd[3]
+    )
+}
+
+fn now_rfc3339() -> String {
+    OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default()
+}
+
+/// Runs one analysis. `progress` is called with a short status line at each stage.
+pub async fn analyze(
+    opts: &AnalyzeOptions,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<Report, AnalyzeError> {
+    if !nix::unistd::geteuid().is_root() {
+        return Err(AnalyzeError::NotRoot);
+    }
+    if !capture::probes_built() {
+        return Err(CaptureError::NoProbes.into());
+    }
+    let sandbox = Sandbox::connect().await?;
+    match sandbox.gc().await {
+        Ok(removed) if !removed.is_empty() => tracing::info!(?removed, "removed leftovers of dead runs"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cleaning leftovers failed"),
+    }
+    let mut cfg = opts.sandbox.clone();
+    if let Some(archive) = &opts.archive {
+        progress(&format!("loading {}", archive.display()));
+        let loaded = sandbox.load_archive(archive).await?;
+        if cfg.image.is_empty() {
+            cfg.image = loaded.first().cloned().unwrap_or_default();
+        }
+    }
+    let image = sandbox.inspect_image(&cfg.image).await?;
+
+    let run_id = new_run_id();
+    let _lock = RunLock::acquire(&run_id).map_err(AnalyzeError::Lock)?;
+    let cgroup = RunCgroup::create(&run_id).map_err(SandboxError::from)?;
+    let result = detonate(&sandbox, &cfg, &run_id, &cgroup, &image, opts, progress).await;
+    if let Err(e) = cgroup.remove() {
+        tracing::warn!(error = %e, "cannot remove the run cgroup");
+    }
+    result
+}
+
+async fn detonate(
+    sandbox: &Sandbox,
+    cfg: &SandboxConfig,
+    run_id: &str,
+    cgroup: &RunCgroup,
+    image: &crate::sandbox::ImageInfo,
+    opts: &AnalyzeOptions,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<Report, AnalyzeError> {
+    progress("loading eBPF probes");
+    let trace = RunTrace::new(image.working_dir.clone(), opts.max_events);
+    let capture_cfg = CaptureConfig {
+        cgroup_id: cgroup.id(),
+        cgroup_level: cgroup.level(),
+        ring_bytes: opts.ring_bytes,
+    };
+    let capture = Capture::start(&capture_cfg, trace)?;
+
+    let started_at = now_rfc3339();
+    let container = sandbox.create(cfg, run_id, &cgroup.docker_parent()).await;
+    let container_id = match container {
+        Ok(id) => id,
+        Err(e) => {
+            let _ = capture.finish();
+            return Err(e.into());
+        }
+    };
+    progress(&format!(
+        "running {} (limit {} s)",
+        cfg.image,
+        cfg.timeout.as_secs()
+    ));
+    let outcome = run_interruptible(sandbox, &container_id, cfg).await;
+    sandbox.remove(&container_id).await;
+    wait_cgroup_empty(cgroup).await;
+    let finished_at = now_rfc3339();
+    progress("draining events");
+    let (trace, stats) = capture.finish()?;
+    let outcome = outcome?;
+    Ok(Report::build(
+        RunFacts {
+            run_id,
+            image,
+            started_at,
+            finished_at,
+            network: cfg.network.as_str(),
+            timeout_s: cfg.timeout.as_secs(),
+            pids_limit: cfg.pids_limit,
+            memory_bytes: cfg.memory_bytes,
+            outcome: &outcome,
+            capture: stats,
+        },
+        &trace,
+    ))
+}
+
+/// Runs the container; Ctrl-C or SIGTERM kill it (the caller removes it either way).
+async fn run_interruptible(
+    sandbox: &Sandbox,
+    id: &str,
+    cfg: &SandboxConfig,
+) -> Result<ContainerOutcome, AnalyzeError> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| AnalyzeError::Sandbox(SandboxError::NoDocker(format!("signal handler: {e}"))))?;
+    tokio::select! {
+        r = sandbox.run_to_end(id, cfg) => Ok(r?),
+        _ = tokio::signal::ctrl_c() => Err(AnalyzeError::Interrupted),
+        _ = term.recv() => Err(AnalyzeError::Interrupted),
+    }
+}
+
+/// After `docker rm -f`, the last processes may still be exiting: their exit events are the last
+/// ones of the run. Waits (bounded) until nothing is left below the run cgroup.
+async fn wait_cgroup_empty(cgroup: &RunCgroup) {
+    for _ in 0..100 {
+        if !has_procs(cgroup.v2_dir()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tracing::warn!("processes still present in the run cgroup after removal");
+}
+
+fn has_procs(dir: &std::path::Path) -> bool {
+    let own = std::fs::read_to_string(dir.join("cgroup.procs"))
+        .map(|s| !s.trim().is_empty())
+        .unwrap_or(false);
+    own || std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.file_type().is_ok_and(|t| t.is_dir()) && has_procs(&e.path()))
+        })
+        .unwrap_or(false)
+}

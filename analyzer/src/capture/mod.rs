@@ -1,0 +1,393 @@
+//! Loads the eBPF probes, filters them to one run's cgroup, and streams decoded events.
+//!
+//! [`Capture::start`] loads and attaches every program and starts a reader thread that decodes the
+//! ring buffer into an [`EventSink`]. [`Capture::finish`] drains what is left, reads the kernel's
+//! drop counters and returns the sink with a [`CaptureStats`].
+
+pub mod btf;
+
+use std::{
+    os::fd::AsFd,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    thread::JoinHandle,
+};
+
+use aya::{
+    Ebpf, EbpfLoader,
+    maps::{MapData, PerCpuArray, RingBuf},
+    programs::{BtfTracePoint, TracePoint},
+};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use sandtrace_common::{STAT_PENDING_DROPS, STAT_RINGBUF_DROPS};
+use serde::{Deserialize, Serialize};
+
+use crate::event::{DecodeError, Event, decode};
+
+/// The probe object built by build.rs (empty when the probe toolchain was missing at build time).
+static PROBES: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/sandtrace-probes.o"));
+
+/// Default ring buffer size: room for ~80k syscall records while the reader catches up.
+pub const DEFAULT_RING_BYTES: u32 = 64 << 20;
+
+/// Why capture could not start or finish.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    /// The binary was built without the probe toolchain.
+    #[error("this sandtrace was built without its eBPF probes; run `cargo xtask setup` and rebuild")]
+    NoProbes,
+    /// Loading the object or a program into the kernel failed.
+    #[error("cannot load the eBPF probes (are you root, with BPF enabled?): {0}")]
+    Load(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A program every run depends on could not be attached.
+    #[error("cannot attach eBPF program {program}: {source}")]
+    Attach {
+        /// Program name.
+        program: String,
+        /// Cause.
+        #[source]
+        source: aya::programs::ProgramError,
+    },
+    /// The kernel's BTF is needed for struct offsets and BTF tracepoints.
+    #[error("kernel BTF unavailable: {0}")]
+    Btf(#[from] btf::BtfError),
+    /// A map the probes define is missing or of the wrong type.
+    #[error("probe map {0} missing or malformed")]
+    Map(&'static str),
+    /// The reader thread failed.
+    #[error("ring buffer reader failed: {0}")]
+    Reader(String),
+}
+
+/// Receives decoded events on the reader thread, in ring-buffer order.
+pub trait EventSink: Send + 'static {
+    /// One decoded event.
+    fn event(&mut self, event: Event);
+    /// One record that could not be decoded (counted, never fatal).
+    fn undecodable(&mut self, error: DecodeError);
+}
+
+/// What the capture saw and lost.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CaptureStats {
+    /// Records read from the ring buffer.
+    pub records: u64,
+    /// Records that could not be decoded.
+    pub undecodable: u64,
+    /// Records the kernel could not write because the ring buffer was full.
+    pub ringbuf_drops: u64,
+    /// System calls whose entry could not be stashed until their exit (lost).
+    pub pending_drops: u64,
+    /// Optional probes that could not be attached on this kernel.
+    pub probes_missing: Vec<String>,
+    /// Programs attached.
+    pub probes_attached: usize,
+}
+
+impl CaptureStats {
+    /// Every event lost, whatever the reason.
+    pub fn lost(&self) -> u64 {
+        self.ringbuf_drops + self.pending_drops + self.undecodable
+    }
+}
+
+/// What to watch.
+#[derive(Clone, Debug)]
+pub struct CaptureConfig {
+    /// cgroup v2 id of the run's parent cgroup.
+    pub cgroup_id: u64,
+    /// Its depth below the cgroup v2 root.
+    pub cgroup_level: u32,
+    /// Ring buffer size in bytes (a power of two, at least a page).
+    pub ring_bytes: u32,
+}
+
+/// Where a program attaches, derived from its name (`<event>_<hook>`).
+#[derive(Debug, PartialEq, Eq)]
+enum AttachPoint {
+    TracePoint { category: &'static str, name: String },
+    BtfTracePoint { name: &'static str },
+}
+
+/// The one table of attach points: the probe crate's program names carry the hook.
+fn attach_point(program: &str) -> Option<(AttachPoint, bool)> {
+    // (attach point, required for every run)
+    match program {
+        "syscall_sys_exit" => Some((
+            AttachPoint::TracePoint {
+                category: "raw_syscalls",
+                name: "sys_exit".into(),
+            },
+            true,
+        )),
+        "module_sys_enter" => Some((
+            AttachPoint::TracePoint {
+                category: "raw_syscalls",
+                name: "sys_enter".into(),
+            },
+            false,
+        )),
+        "fork_sched_process_fork" => Some((
+            AttachPoint::BtfTracePoint {
+                name: "sched_process_fork",
+            },
+            true,
+        )),
+        "exec_sched_process_exec" => Some((
+            AttachPoint::TracePoint {
+                category: "sched",
+                name: "sched_process_exec".into(),
+            },
+            true,
+        )),
+        "exit_sched_process_exit" => Some((
+            AttachPoint::TracePoint {
+                category: "sched",
+                name: "sched_process_exit".into(),
+            },
+            true,
+        )),
+        other => {
+            let at = other.find("_sys_enter_")?;
+            let tp = &other[at + 1..];
+            // open/openat/connect are the floor of what a run must see.
+            let required = matches!(tp, "sys_enter_openat" | "sys_enter_connect" | "sys_enter_execve");
+            Some((
+                AttachPoint::TracePoint {
+                    category: "syscalls",
+                    name: tp.to_string(),
+                },
+                required,
+            ))
+        }
+    }
+}
+
+/// A running capture.
+pub struct Capture<S: EventSink> {
+    ebpf: Ebpf,
+    stop: Arc<AtomicBool>,
+    reader: Option<JoinHandle<Result<(S, u64, u64), String>>>,
+    stats: CaptureStats,
+}
+
+impl<S: EventSink> std::fmt::Debug for Capture<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Capture")
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+/// True when this binary carries its probe object.
+pub fn probes_built() -> bool {
+    !PROBES.is_empty()
+}
+
+fn load_err(e: impl std::error::Error + Send + Sync + 'static) -> CaptureError {
+    CaptureError::Load(Box::new(e))
+}
+
+impl<S: EventSink> Capture<S> {
+    /// Loads the probes for one run and starts streaming into `sink`.
+    pub fn start(config: &CaptureConfig, sink: S) -> Result<Capture<S>, CaptureError> {
+        if !probes_built() {
+            return Err(CaptureError::NoProbes);
+        }
+        let kernel_btf = btf::Btf::from_sys_fs()?;
+        let offsets = kernel_btf.kernel_offsets()?;
+        let aya_btf = aya::Btf::from_sys_fs().map_err(load_err)?;
+        let mut ebpf = EbpfLoader::new()
+            .btf(Some(&aya_btf))
+            .override_global("WATCH_CGROUP_ID", &config.cgroup_id, true)
+            .override_global("WATCH_CGROUP_LEVEL", &config.cgroup_level, true)
+            .override_global("OFFSETS", &offsets, true)
+            .map_max_entries("EVENTS", config.ring_bytes)
+            .load(PROBES)
+            .map_err(load_err)?;
+
+        let ring = RingBuf::try_from(ebpf.take_map("EVENTS").ok_or(CaptureError::Map("EVENTS"))?)
+            .map_err(|_| CaptureError::Map("EVENTS"))?;
+
+        let names: Vec<String> = ebpf.programs().map(|(n, _)| n.to_string()).collect();
+        let mut stats = CaptureStats::default();
+        // sys_exit first: entries stashed before it is attached would never be emitted.
+        let mut ordered = names.clone();
+        ordered.sort_by_key(|n| n != "syscall_sys_exit");
+        for name in ordered {
+            let Some((point, required)) = attach_point(&name) else {
+                continue;
+            };
+            let result = attach_one(&mut ebpf, &name, &point, &aya_btf);
+            match result {
+                Ok(()) => stats.probes_attached += 1,
+                Err(source) if required => {
+                    return Err(CaptureError::Attach {
+                        program: name,
+                        source,
+                    });
+                }
+                Err(e) => {
+                    tracing::debug!(program = %name, error = %e, "optional probe not attached");
+                    stats.probes_missing.push(name);
+                }
+            }
+        }
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let reader = {
+            let stop = Arc::clone(&stop);
+            std::thread::Builder::new()
+                .name("sandtrace-ringbuf".into())
+                .spawn(move || read_loop(ring, sink, &stop))
+                .map_err(|e| CaptureError::Reader(e.to_string()))?
+        };
+        Ok(Capture {
+            ebpf,
+            stop,
+            reader: Some(reader),
+            stats,
+        })
+    }
+
+    /// Stops reading once the ring buffer is drained; returns the sink and what was seen and lost.
+    /// Call it after every traced process has exited.
+    pub fn finish(mut self) -> Result<(S, CaptureStats), CaptureError> {
+        self.stop.store(true, Ordering::SeqCst);
+        let reader = self
+            .reader
+            .take()
+            .ok_or_else(|| CaptureError::Reader("already finished".into()))?;
+        let (sink, records, undecodable) = reader
+            .join()
+            .map_err(|_| CaptureError::Reader("reader thread panicked".into()))?
+            .map_err(CaptureError::Reader)?;
+        let mut stats = std::mem::take(&mut self.stats);
+        stats.records = records;
+        stats.undecodable = undecodable;
+        let counters: PerCpuArray<&MapData, u64> =
+            PerCpuArray::try_from(self.ebpf.map("STATS").ok_or(CaptureError::Map("STATS"))?)
+                .map_err(|_| CaptureError::Map("STATS"))?;
+        let sum = |idx: u32| -> u64 { counters.get(&idx, 0).map(|v| v.iter().sum()).unwrap_or(0) };
+        stats.ringbuf_drops = sum(STAT_RINGBUF_DROPS);
+        stats.pending_drops = sum(STAT_PENDING_DROPS);
+        Ok((sink, stats))
+    }
+}
+
+impl<S: EventSink> Drop for Capture<S> {
+    fn drop(&mut self) {
+        // A capture dropped without finish (an error path) still stops its thread.
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+    }
+}
+
+fn attach_one(
+    ebpf: &mut Ebpf,
+    name: &str,
+    point: &AttachPoint,
+    btf: &aya::Btf,
+) -> Result<(), aya::programs::ProgramError> {
+    let program = ebpf
+        .program_mut(name)
+        .ok_or(aya::programs::ProgramError::NotLoaded)?;
+    match point {
+        AttachPoint::TracePoint { category, name: tp } => {
+            let p: &mut TracePoint = program.try_into()?;
+            p.load()?;
+            p.attach(category, tp)?;
+        }
+        AttachPoint::BtfTracePoint { name: tp } => {
+            let p: &mut BtfTracePoint = program.try_into()?;
+            p.load(tp, btf)?;
+            p.attach()?;
+        }
+    }
+    Ok(())
+}
+
+fn read_loop<S: EventSink>(
+    mut ring: RingBuf<MapData>,
+    mut sink: S,
+    stop: &AtomicBool,
+) -> Result<(S, u64, u64), String> {
+    let mut seq = 0u64;
+    let mut undecodable = 0u64;
+    loop {
+        // Read the flag before draining: after it is set, one more full drain empties the buffer.
+        let stopping = stop.load(Ordering::SeqCst);
+        while let Some(item) = ring.next() {
+            match decode(&item, seq) {
+                Ok(event) => sink.event(event),
+                Err(e) => {
+                    undecodable += 1;
+                    sink.undecodable(e);
+                }
+            }
+            seq += 1;
+        }
+        if stopping {
+            return Ok((sink, seq, undecodable));
+        }
+        let mut fds = [PollFd::new(ring.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(50u16)) {
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(format!("poll on the ring buffer: {e}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attach_points_come_from_program_names() {
+        assert_eq!(
+            attach_point("open_sys_enter_openat"),
+            Some((
+                AttachPoint::TracePoint {
+                    category: "syscalls",
+                    name: "sys_enter_openat".into()
+                },
+                true
+            ))
+        );
+        assert_eq!(
+            attach_point("setid_sys_enter_setresuid"),
+            Some((
+                AttachPoint::TracePoint {
+                    category: "syscalls",
+                    name: "sys_enter_setresuid".into()
+                },
+                false
+            ))
+        );
+        assert_eq!(
+            attach_point("fork_sched_process_fork"),
+            Some((
+                AttachPoint::BtfTracePoint {
+                    name: "sched_process_fork"
+                },
+                true
+            ))
+        );
+        assert_eq!(attach_point("helper"), None);
+    }
+
+    #[test]
+    fn lost_counts_every_cause() {
+        let s = CaptureStats {
+            ringbuf_drops: 2,
+            pending_drops: 3,
+            undecodable: 4,
+            ..Default::default()
+        };
+        assert_eq!(s.lost(), 9);
+    }
+}

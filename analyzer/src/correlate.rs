@@ -1,0 +1,419 @@
+//! Turns the event stream of one run into its process tree and summaries.
+//!
+//! [`RunTrace`] is the capture's [`EventSink`]: it rebuilds processes from fork/exec/exit (exec
+//! chains within one pid, pid reuse, processes first seen mid-life), resolves relative paths against
+//! each process's working directory, aggregates file and network activity, and keeps the events
+//! themselves up to a bound (the rest are counted).
+
+use std::collections::{BTreeMap, HashMap};
+
+use sandtrace_common::EventKind;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    capture::EventSink,
+    event::{DecodeError, Event, EventData, SockAddr},
+};
+
+/// `AT_FDCWD`: *at calls relative to the working directory.
+const AT_FDCWD: i64 = -100;
+
+/// One process of the run (one pid between fork and exit; exec chains stay one node).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ProcessNode {
+    /// Process id (host pid namespace).
+    pub pid: u32,
+    /// Parent process id.
+    pub ppid: u32,
+    /// Last program executed (empty if it never executed one we saw).
+    pub exe: String,
+    /// Its arguments.
+    pub argv: Vec<String>,
+    /// Task name.
+    pub comm: String,
+    /// Real uid.
+    pub uid: u32,
+    /// First time seen (boot-time ns).
+    pub start_ns: u64,
+    /// Exit time, if seen.
+    pub end_ns: Option<u64>,
+    /// Exit status, if it exited normally.
+    pub exit_status: Option<i32>,
+    /// Killing signal, if killed.
+    pub exit_signal: Option<i32>,
+    /// Every program it executed, in order.
+    pub execs: Vec<ExecRecord>,
+    /// How it was first seen: `fork`, `exec` (its fork was outside the run, e.g. the entrypoint) or `event`.
+    pub first_seen: String,
+    /// Events attributed to it.
+    pub events: u64,
+    /// Working directory, as far as it could be followed.
+    #[serde(skip)]
+    cwd: Option<String>,
+}
+
+/// One exec of a process.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ExecRecord {
+    /// Boot-time ns.
+    pub ts_ns: u64,
+    /// File executed.
+    pub filename: String,
+    /// Arguments.
+    pub argv: Vec<String>,
+}
+
+/// Aggregated activity on one path.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FileActivity {
+    /// Absolute path when it could be resolved.
+    pub path: String,
+    /// Operations seen (`open`, `open_write`, `unlink`, `chmod`, ...), with counts.
+    pub ops: BTreeMap<String, u64>,
+    /// Calls that failed.
+    pub failures: u64,
+    /// Processes involved.
+    pub pids: Vec<u32>,
+}
+
+/// Aggregated activity towards one socket address.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NetworkActivity {
+    /// `connect`, `bind`, `accept`, `sendto`.
+    pub op: String,
+    /// The address.
+    pub addr: String,
+    /// Attempts.
+    pub count: u64,
+    /// Attempts that failed, with the last error.
+    pub failures: u64,
+    /// Last error name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Processes involved.
+    pub pids: Vec<u32>,
+}
+
+/// Everything collected from one run's events.
+#[derive(Debug)]
+pub struct RunTrace {
+    processes: Vec<ProcessNode>,
+    /// pid -> index in `processes` of its live (latest) node.
+    by_pid: HashMap<u32, usize>,
+    files: BTreeMap<String, FileActivity>,
+    network: BTreeMap<(String, String), NetworkActivity>,
+    events: Vec<Event>,
+    max_events: usize,
+    events_omitted: u64,
+    total: u64,
+    by_kind: BTreeMap<String, u64>,
+    undecodable: u64,
+    initial_cwd: String,
+    /// The entrypoint has been executed: from here on, events are the sample's.
+    started: bool,
+    runtime_events: u64,
+}
+
+impl RunTrace {
+    /// An empty trace keeping at most `max_events` events (all are counted and aggregated).
+    pub fn new(initial_cwd: impl Into<String>, max_events: usize) -> RunTrace {
+        RunTrace {
+            processes: Vec::new(),
+            by_pid: HashMap::new(),
+            files: BTreeMap::new(),
+            network: BTreeMap::new(),
+            events: Vec::new(),
+            max_events,
+            events_omitted: 0,
+            total: 0,
+            by_kind: BTreeMap::new(),
+            undecodable: 0,
+            initial_cwd: initial_cwd.into(),
+            started: false,
+            runtime_events: 0,
+        }
+    }
+
+    /// Processes in the order they were first seen.
+    pub fn processes(&self) -> &[ProcessNode] {
+        &self.processes
+    }
+    /// Kept events, in arrival order.
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+    /// Events beyond the bound (counted, aggregated, not kept).
+    pub fn events_omitted(&self) -> u64 {
+        self.events_omitted
+    }
+    /// All events received.
+    pub fn total_events(&self) -> u64 {
+        self.total
+    }
+    /// Event counts by kind.
+    pub fn by_kind(&self) -> &BTreeMap<String, u64> {
+        &self.by_kind
+    }
+    /// File activity by path.
+    pub fn files(&self) -> impl Iterator<Item = &FileActivity> {
+        self.files.values()
+    }
+    /// Network activity by operation and address.
+    pub fn network(&self) -> impl Iterator<Item = &NetworkActivity> {
+        self.network.values()
+    }
+    /// Records that could not be decoded.
+    pub fn undecodable(&self) -> u64 {
+        self.undecodable
+    }
+    /// Events of the container runtime (runc setting the container up) before the entrypoint's exec.
+    pub fn runtime_events(&self) -> u64 {
+        self.runtime_events
+    }
+
+    fn node(&mut self, ev: &Event, first_seen: &str) -> usize {
+        if let Some(&i) = self.by_pid.get(&ev.pid) {
+            return i;
+        }
+        let cwd = self
+            .by_pid
+            .get(&ev.ppid)
+            .and_then(|&p| self.processes[p].cwd.clone())
+            .or_else(|| {
+                // The first process of the run starts in the image's working directory.
+                self.processes.is_empty().then(|| self.initial_cwd.clone())
+            });
+        self.processes.push(ProcessNode {
+            pid: ev.pid,
+            ppid: ev.ppid,
+            exe: String::new(),
+            argv: Vec::new(),
+            comm: ev.comm.clone(),
+            uid: ev.uid,
+            start_ns: ev.ts_ns,
+            end_ns: None,
+            exit_status: None,
+            exit_signal: None,
+            execs: Vec::new(),
+            first_seen: first_seen.to_string(),
+            events: 0,
+            cwd,
+        });
+        let i = self.processes.len() - 1;
+        self.by_pid.insert(ev.pid, i);
+        i
+    }
+
+    /// Resolves a path argument against the process's working directory when it is relative to it.
+    fn resolve(&self, idx: usize, path: &str, fd: Option<i64>) -> String {
+        if path.starts_with('/') {
+            return normalize(path);
+        }
+        let relative_to_cwd = fd.is_none_or(|fd| fd == AT_FDCWD);
+        match (&self.processes[idx].cwd, relative_to_cwd) {
+            (Some(cwd), true) => normalize(&format!("{cwd}/{path}")),
+            _ => path.to_string(),
+        }
+    }
+
+    fn apply(&mut self, ev: &mut Event) {
+        let first_seen = if matches!(ev.data, EventData::Exec { .. }) {
+            "exec"
+        } else {
+            "event"
+        };
+        let i = self.node(ev, first_seen);
+        self.processes[i].events += 1;
+        match &mut ev.data {
+            EventData::Fork {
+                child_pid, thread, ..
+            } => {
+                if *thread {
+                    return;
+                }
+                let p = &self.processes[i];
+                let child = ProcessNode {
+                    pid: *child_pid,
+                    ppid: ev.pid,
+                    exe: p.exe.clone(),
+                    argv: p.argv.clone(),
+                    comm: ev.comm.clone(),
+                    uid: ev.uid,
+                    start_ns: ev.ts_ns,
+                    end_ns: None,
+                    exit_status: None,
+                    exit_signal: None,
+                    execs: Vec::new(),
+                    first_seen: "fork".into(),
+                    events: 0,
+                    cwd: p.cwd.clone(),
+                };
+                // A reused pid starts a new node; the old one stays in the tree.
+                self.processes.push(child);
+                self.by_pid.insert(*child_pid, self.processes.len() - 1);
+            }
+            EventData::Exec { filename, argv, .. } => {
+                let p = &mut self.processes[i];
+                p.exe.clone_from(filename);
+                p.argv.clone_from(argv);
+                p.comm.clone_from(&ev.comm);
+                p.uid = ev.uid;
+                p.execs.push(ExecRecord {
+                    ts_ns: ev.ts_ns,
+                    filename: filename.clone(),
+                    argv: argv.clone(),
+                });
+            }
+            EventData::Exit { status, signal } => {
+                let p = &mut self.processes[i];
+                p.end_ns = Some(ev.ts_ns);
+                p.exit_status = *status;
+                p.exit_signal = *signal;
+                self.by_pid.remove(&ev.pid);
+            }
+            EventData::Syscall(sys) => {
+                if let Some(path) = sys.path.take() {
+                    sys.path = Some(self.resolve(i, &path, sys.fd));
+                }
+                if let Some(path2) = sys.path2.take() {
+                    // Second paths of rename/link are relative to the second dirfd.
+                    let fd = if matches!(ev.kind, EventKind::Rename | EventKind::Link) {
+                        sys.fd2
+                    } else {
+                        None
+                    };
+                    sys.path2 = Some(if ev.kind == EventKind::Mount {
+                        path2
+                    } else {
+                        self.resolve(i, &path2, fd)
+                    });
+                }
+                if ev.kind == EventKind::Chdir && sys.ret == 0 {
+                    self.processes[i].cwd.clone_from(&sys.path);
+                }
+                self.aggregate(ev);
+            }
+        }
+    }
+
+    fn aggregate(&mut self, ev: &Event) {
+        let EventData::Syscall(sys) = &ev.data else { return };
+        let failed = sys.ret < 0;
+        let file_op = match ev.kind {
+            EventKind::Open => {
+                // O_WRONLY | O_RDWR | O_CREAT | O_TRUNC
+                let writes = sys.flags.is_some_and(|f| f & 0o1103 != 0) || sys.syscall == "creat";
+                Some(if writes { "open_write" } else { "open" })
+            }
+            EventKind::Unlink => Some("unlink"),
+            EventKind::Rename => Some("rename"),
+            EventKind::Chmod => Some("chmod"),
+            EventKind::Chown => Some("chown"),
+            EventKind::Link => Some("link"),
+            EventKind::Symlink => Some("symlink"),
+            EventKind::Truncate => Some("truncate"),
+            EventKind::Mkdir => Some("mkdir"),
+            EventKind::SetTimes => Some("set_times"),
+            EventKind::ExecFailed => Some("exec_failed"),
+            _ => None,
+        };
+        if let (Some(op), Some(path)) = (file_op, &sys.path) {
+            let entry = self.files.entry(path.clone()).or_insert_with(|| FileActivity {
+                path: path.clone(),
+                ..Default::default()
+            });
+            *entry.ops.entry(op.to_string()).or_default() += 1;
+            if failed {
+                entry.failures += 1;
+            }
+            if !entry.pids.contains(&ev.pid) && entry.pids.len() < 64 {
+                entry.pids.push(ev.pid);
+            }
+        }
+        let net_op = match ev.kind {
+            EventKind::Connect => Some("connect"),
+            EventKind::Bind => Some("bind"),
+            EventKind::Accept => Some("accept"),
+            EventKind::SendTo => Some("sendto"),
+            _ => None,
+        };
+        if let (Some(op), Some(addr)) = (net_op, &sys.addr) {
+            let text = match addr {
+                SockAddr::Inet { address, port } if address.contains(':') => format!("[{address}]:{port}"),
+                SockAddr::Inet { address, port } => format!("{address}:{port}"),
+                SockAddr::Unix { path } => format!("unix:{path}"),
+                SockAddr::Other { number } => format!("family {number}"),
+            };
+            let entry = self
+                .network
+                .entry((op.to_string(), text.clone()))
+                .or_insert_with(|| NetworkActivity {
+                    op: op.to_string(),
+                    addr: text,
+                    ..Default::default()
+                });
+            entry.count += 1;
+            if failed {
+                entry.failures += 1;
+                entry.last_error.clone_from(&sys.error);
+            }
+            if !entry.pids.contains(&ev.pid) && entry.pids.len() < 64 {
+                entry.pids.push(ev.pid);
+            }
+        }
+    }
+}
+
+impl EventSink for RunTrace {
+    fn event(&mut self, mut event: Event) {
+        // runc joins the run cgroup before it has set the container up; what it does until it
+        // executes the entrypoint is the runtime's work, not the sample's (the sample's code cannot
+        // run before that exec).
+        if !self.started {
+            if event.kind != EventKind::Exec {
+                self.runtime_events += 1;
+                return;
+            }
+            self.started = true;
+        }
+        self.total += 1;
+        *self.by_kind.entry(kind_name(event.kind)).or_default() += 1;
+        self.apply(&mut event);
+        if self.events.len() < self.max_events {
+            self.events.push(event);
+        } else {
+            self.events_omitted += 1;
+        }
+    }
+
+    fn undecodable(&mut self, error: DecodeError) {
+        self.undecodable += 1;
+        tracing::debug!(%error, "undecodable record");
+    }
+}
+
+/// The snake_case name of a kind, as used in reports.
+pub fn kind_name(kind: EventKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("{kind:?}"))
+}
+
+/// Lexically normalizes an absolute path: removes `.`, empty components and resolves `..`.
+pub fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests;

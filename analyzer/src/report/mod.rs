@@ -1,0 +1,296 @@
+//! The report of one run: the `sandtrace.report/v1` JSON document and its text rendering.
+
+pub mod text;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    capture::CaptureStats,
+    correlate::{FileActivity, NetworkActivity, ProcessNode, RunTrace},
+    event::Event,
+    sandbox::{ContainerOutcome, ImageInfo},
+};
+
+/// Schema id of the JSON report.
+pub const SCHEMA: &str = "sandtrace.report/v1";
+
+/// Severity of a detection, ordered.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Worth a look.
+    Low,
+    /// Suspicious.
+    Medium,
+    /// Likely malicious.
+    High,
+    /// Malicious.
+    Critical,
+}
+
+/// The image analysed.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ImageRef {
+    /// Reference as given.
+    pub reference: String,
+    /// Content id.
+    pub id: String,
+}
+
+/// Sandbox settings and outcome.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SandboxSection {
+    /// Network mode.
+    pub network: String,
+    /// Time limit in seconds.
+    pub timeout_s: u64,
+    /// Exit code of the entrypoint.
+    pub exit_code: i64,
+    /// Killed at the time limit.
+    pub timed_out: bool,
+    /// Killed for exceeding the memory limit.
+    pub oom_killed: bool,
+    /// Task limit.
+    pub pids_limit: i64,
+    /// Memory limit in bytes.
+    pub memory_bytes: i64,
+    /// Captured stdout (bounded).
+    pub stdout: String,
+    /// Captured stderr (bounded).
+    pub stderr: String,
+    /// Output was cut at the bound.
+    pub output_truncated: bool,
+}
+
+/// A technique found in the run.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TechniqueEntry {
+    /// ATT&CK id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Tactics.
+    pub tactics: Vec<String>,
+    /// Detections naming it.
+    pub detections: u64,
+}
+
+/// The process a detection is about.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DetectionProcess {
+    /// Pid.
+    pub pid: u32,
+    /// Executable.
+    pub exe: String,
+    /// Arguments.
+    pub argv: Vec<String>,
+}
+
+/// One rule match.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Detection {
+    /// Rule id.
+    pub rule: String,
+    /// Severity.
+    pub severity: Severity,
+    /// ATT&CK technique ids.
+    pub techniques: Vec<String>,
+    /// What happened.
+    pub message: String,
+    /// The process.
+    pub process: DetectionProcess,
+    /// Event `seq` numbers that are the evidence.
+    pub evidence: Vec<u64>,
+}
+
+/// Counters.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Stats {
+    /// Events captured.
+    pub events: u64,
+    /// Events lost (ring buffer full, stash full, undecodable).
+    pub dropped: u64,
+    /// Processes seen.
+    pub processes: u64,
+    /// Events by kind.
+    pub events_by_kind: BTreeMap<String, u64>,
+    /// Capture details (drops by cause, probes attached and missing).
+    pub capture: CaptureStats,
+    /// Detection rules evaluated.
+    pub rules_loaded: u64,
+    /// Events of the container runtime setting the container up, before the entrypoint ran (not listed).
+    pub runtime_events: u64,
+}
+
+/// The `sandtrace.report/v1` document.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Report {
+    /// Always [`SCHEMA`].
+    pub schema: String,
+    /// Run id.
+    pub run_id: String,
+    /// Image.
+    pub image: ImageRef,
+    /// RFC 3339.
+    pub started_at: String,
+    /// RFC 3339.
+    pub finished_at: String,
+    /// Sandbox.
+    pub sandbox: SandboxSection,
+    /// `clean`, `suspicious` or `malicious`.
+    pub verdict: String,
+    /// 0-100.
+    pub score: u32,
+    /// Techniques found.
+    pub techniques: Vec<TechniqueEntry>,
+    /// Rule matches.
+    pub detections: Vec<Detection>,
+    /// Counters.
+    pub stats: Stats,
+    /// Process tree (flat list; `ppid` links).
+    pub processes: Vec<ProcessNode>,
+    /// File activity by path.
+    pub files: Vec<FileActivity>,
+    /// Network activity by operation and address.
+    pub network: Vec<NetworkActivity>,
+    /// Events in arrival order (bounded; see `events_omitted`).
+    pub events: Vec<Event>,
+    /// Events captured but not listed.
+    pub events_omitted: u64,
+}
+
+/// Inputs of [`Report::build`] besides the trace.
+#[derive(Debug)]
+pub struct RunFacts<'a> {
+    /// Run id.
+    pub run_id: &'a str,
+    /// Image.
+    pub image: &'a ImageInfo,
+    /// RFC 3339 start.
+    pub started_at: String,
+    /// RFC 3339 end.
+    pub finished_at: String,
+    /// Network mode name.
+    pub network: &'a str,
+    /// Time limit.
+    pub timeout_s: u64,
+    /// Task limit.
+    pub pids_limit: i64,
+    /// Memory limit.
+    pub memory_bytes: i64,
+    /// Container outcome.
+    pub outcome: &'a ContainerOutcome,
+    /// Capture counters.
+    pub capture: CaptureStats,
+}
+
+impl Report {
+    /// Assembles the report of a finished run.
+    pub fn build(facts: RunFacts<'_>, trace: &RunTrace) -> Report {
+        let detections: Vec<Detection> = Vec::new();
+        let (verdict, score) = verdict(&detections);
+        Report {
+            schema: SCHEMA.to_string(),
+            run_id: facts.run_id.to_string(),
+            image: ImageRef {
+                reference: facts.image.reference.clone(),
+                id: facts.image.id.clone(),
+            },
+            started_at: facts.started_at,
+            finished_at: facts.finished_at,
+            sandbox: SandboxSection {
+                network: facts.network.to_string(),
+                timeout_s: facts.timeout_s,
+                exit_code: facts.outcome.exit_code,
+                timed_out: facts.outcome.timed_out,
+                oom_killed: facts.outcome.oom_killed,
+                pids_limit: facts.pids_limit,
+                memory_bytes: facts.memory_bytes,
+                stdout: facts.outcome.stdout.clone(),
+                stderr: facts.outcome.stderr.clone(),
+                output_truncated: facts.outcome.output_truncated,
+            },
+            verdict: verdict.to_string(),
+            score,
+            techniques: Vec::new(),
+            detections,
+            stats: Stats {
+                events: trace.total_events(),
+                dropped: facts.capture.lost(),
+                processes: trace.processes().len() as u64,
+                events_by_kind: trace.by_kind().clone(),
+                capture: facts.capture,
+                rules_loaded: 0,
+                runtime_events: trace.runtime_events(),
+            },
+            processes: trace.processes().to_vec(),
+            files: trace.files().cloned().collect(),
+            network: trace.network().cloned().collect(),
+            events: trace.events().to_vec(),
+            events_omitted: trace.events_omitted(),
+        }
+    }
+
+    /// Highest severity among the detections.
+    pub fn max_severity(&self) -> Option<Severity> {
+        self.detections.iter().map(|d| d.severity).max()
+    }
+}
+
+/// Verdict and score from detections: the score is the highest severity's weight (low 20, medium 45,
+/// high 75, critical 95) plus 1 per further detection, capped at 100; malicious from high up,
+/// suspicious for low and medium, clean without detections.
+pub fn verdict(detections: &[Detection]) -> (&'static str, u32) {
+    let Some(max) = detections.iter().map(|d| d.severity).max() else {
+        return ("clean", 0);
+    };
+    let base = match max {
+        Severity::Low => 20,
+        Severity::Medium => 45,
+        Severity::High => 75,
+        Severity::Critical => 95,
+    };
+    let score = (base + detections.len() as u32 - 1).min(100);
+    let verdict = if max >= Severity::High {
+        "malicious"
+    } else {
+        "suspicious"
+    };
+    (verdict, score)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn det(sev: Severity) -> Detection {
+        Detection {
+            rule: "r".into(),
+            severity: sev,
+            techniques: vec![],
+            message: String::new(),
+            process: DetectionProcess {
+                pid: 1,
+                exe: String::new(),
+                argv: vec![],
+            },
+            evidence: vec![],
+        }
+    }
+
+    #[test]
+    fn verdict_follows_highest_severity() {
+        assert_eq!(verdict(&[]), ("clean", 0));
+        assert_eq!(verdict(&[det(Severity::Low)]), ("suspicious", 20));
+        assert_eq!(
+            verdict(&[det(Severity::Low), det(Severity::High)]),
+            ("malicious", 76)
+        );
+        let many: Vec<_> = (0..50).map(|_| det(Severity::Critical)).collect();
+        assert_eq!(verdict(&many), ("malicious", 100));
+    }
+}

@@ -1,0 +1,392 @@
+//! The Docker side of a run: a hardened, throw-away container under the run's cgroup.
+//!
+//! Every container sandtrace creates is named `sandtrace-<run>` and labelled `sandtrace.run=<run>`,
+//! so [`Sandbox::gc`] can find and remove leftovers of crashed runs.
+
+pub mod cgroup;
+pub mod runlock;
+
+use std::{collections::HashMap, path::Path, time::Duration};
+
+use bollard::{
+    Docker,
+    models::{ContainerCreateBody, HostConfig, HostConfigLogConfig},
+    query_parameters::{
+        CreateContainerOptionsBuilder, ImportImageOptionsBuilder, KillContainerOptionsBuilder,
+        ListContainersOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    },
+};
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+
+/// Label carried by every sandtrace container.
+pub const RUN_LABEL: &str = "sandtrace.run";
+
+/// Why the sandbox could not do its part.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// No Docker daemon answered.
+    #[error("cannot reach the Docker daemon ({0}); is dockerd running? (`cargo xtask setup` starts one)")]
+    NoDocker(String),
+    /// The image is not in the local store.
+    #[error(
+        "image {0} is not present locally (sandtrace never pulls: docker build/load it, or pass --archive FILE.tar)"
+    )]
+    ImageNotFound(String),
+    /// The archive could not be read or loaded.
+    #[error("cannot load archive {path}: {reason}")]
+    Archive {
+        /// The archive path.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// Any other Docker API failure.
+    #[error("docker: {0}")]
+    Docker(#[from] bollard::errors::Error),
+    /// The run cgroup could not be set up or removed.
+    #[error(transparent)]
+    Cgroup(#[from] cgroup::CgroupError),
+}
+
+/// Network given to the sample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum NetworkMode {
+    /// No network at all: only loopback; connect attempts fail and are recorded.
+    None,
+}
+
+impl NetworkMode {
+    /// Name as used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NetworkMode::None => "none",
+        }
+    }
+}
+
+/// Limits and options of one sandboxed run.
+#[derive(Clone, Debug)]
+pub struct SandboxConfig {
+    /// Image reference or id.
+    pub image: String,
+    /// Command overriding the image's CMD (entrypoint kept).
+    pub cmd: Option<Vec<String>>,
+    /// Wall-clock limit, after which the container is killed.
+    pub timeout: Duration,
+    /// Network mode.
+    pub network: NetworkMode,
+    /// Maximum number of tasks (fork bombs stop here).
+    pub pids_limit: i64,
+    /// Memory limit in bytes (swap disabled).
+    pub memory_bytes: i64,
+    /// CPU limit in billionths of a CPU.
+    pub nano_cpus: i64,
+    /// Bytes of stdout and of stderr kept.
+    pub output_limit: usize,
+}
+
+impl SandboxConfig {
+    /// Defaults for an image: 30 s, no network, 256 tasks, 512 MiB, one CPU, 64 KiB of output.
+    pub fn new(image: impl Into<String>) -> SandboxConfig {
+        SandboxConfig {
+            image: image.into(),
+            cmd: None,
+            timeout: Duration::from_secs(30),
+            network: NetworkMode::None,
+            pids_limit: 256,
+            memory_bytes: 512 << 20,
+            nano_cpus: 1_000_000_000,
+            output_limit: 64 << 10,
+        }
+    }
+}
+
+/// What Docker says about the image.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ImageInfo {
+    /// Reference as given.
+    pub reference: String,
+    /// Content id (`sha256:...`).
+    pub id: String,
+    /// Working directory of the image (`/` when unset).
+    pub working_dir: String,
+}
+
+/// How the container ended.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ContainerOutcome {
+    /// Container id.
+    pub container_id: String,
+    /// Exit code of the entrypoint (137 when killed).
+    pub exit_code: i64,
+    /// Killed at the time limit.
+    pub timed_out: bool,
+    /// Killed by the kernel for exceeding the memory limit.
+    pub oom_killed: bool,
+    /// Captured standard output (bounded, lossy).
+    pub stdout: String,
+    /// Captured standard error (bounded, lossy).
+    pub stderr: String,
+    /// Output beyond the bound was dropped.
+    pub output_truncated: bool,
+}
+
+/// A connection to the Docker daemon.
+#[derive(Clone, Debug)]
+pub struct Sandbox {
+    docker: Docker,
+}
+
+impl Sandbox {
+    /// Connects to the local daemon and negotiates the API version (Debian's dockerd tops out at 1.41).
+    pub async fn connect() -> Result<Sandbox, SandboxError> {
+        let docker =
+            Docker::connect_with_local_defaults().map_err(|e| SandboxError::NoDocker(e.to_string()))?;
+        let docker = tokio::time::timeout(Duration::from_secs(10), docker.negotiate_version())
+            .await
+            .map_err(|_| SandboxError::NoDocker("no answer within 10 s".into()))?
+            .map_err(|e| SandboxError::NoDocker(e.to_string()))?;
+        docker
+            .ping()
+            .await
+            .map_err(|e| SandboxError::NoDocker(e.to_string()))?;
+        Ok(Sandbox { docker })
+    }
+
+    /// Loads a `docker save` archive; returns the image references (or ids) it contained.
+    pub async fn load_archive(&self, path: &Path) -> Result<Vec<String>, SandboxError> {
+        let archive_err = |reason: String| SandboxError::Archive {
+            path: path.display().to_string(),
+            reason,
+        };
+        let bytes = tokio::fs::read(path)
+            .await
+            .map_err(|e| archive_err(e.to_string()))?;
+        let options = ImportImageOptionsBuilder::default().quiet(true).build();
+        let mut stream = self
+            .docker
+            .import_image(options, bollard::body_full(bytes.into()), None);
+        let mut loaded = Vec::new();
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| archive_err(e.to_string()))?;
+            if let Some(err) = info.error_detail.and_then(|d| d.message) {
+                return Err(archive_err(err));
+            }
+            for line in info.stream.iter().flat_map(|s| s.lines()) {
+                if let Some(r) = line
+                    .strip_prefix("Loaded image: ")
+                    .or_else(|| line.strip_prefix("Loaded image ID: "))
+                {
+                    loaded.push(r.trim().to_string());
+                }
+            }
+        }
+        if loaded.is_empty() {
+            return Err(archive_err("no image in the archive".into()));
+        }
+        Ok(loaded)
+    }
+
+    /// Looks the image up in the local store.
+    pub async fn inspect_image(&self, reference: &str) -> Result<ImageInfo, SandboxError> {
+        match self.docker.inspect_image(reference).await {
+            Ok(img) => Ok(ImageInfo {
+                reference: reference.to_string(),
+                id: img.id.unwrap_or_default(),
+                working_dir: img
+                    .config
+                    .and_then(|c| c.working_dir)
+                    .filter(|w| !w.is_empty())
+                    .unwrap_or_else(|| "/".into()),
+            }),
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
+                Err(SandboxError::ImageNotFound(reference.to_string()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Creates the hardened container (not started).
+    pub async fn create(
+        &self,
+        cfg: &SandboxConfig,
+        run_id: &str,
+        cgroup_parent: &str,
+    ) -> Result<String, SandboxError> {
+        let name = format!("{}{run_id}", cgroup::PREFIX);
+        let mut tmpfs = HashMap::new();
+        // exec allowed: droppers must be seen running.
+        tmpfs.insert("/tmp".to_string(), "rw,exec,nosuid,size=64m".to_string());
+        let mut log_opts = HashMap::new();
+        // The daemon stores output on disk: a chatty sample must not fill it.
+        log_opts.insert("max-size".to_string(), "1m".to_string());
+        log_opts.insert("max-file".to_string(), "1".to_string());
+        let host = HostConfig {
+            network_mode: Some(cfg.network.as_str().to_string()),
+            cap_drop: Some(vec!["ALL".into()]),
+            security_opt: Some(vec!["no-new-privileges".into()]),
+            pids_limit: Some(cfg.pids_limit),
+            memory: Some(cfg.memory_bytes),
+            memory_swap: Some(cfg.memory_bytes),
+            nano_cpus: Some(cfg.nano_cpus),
+            cgroup_parent: Some(cgroup_parent.to_string()),
+            tmpfs: Some(tmpfs),
+            readonly_rootfs: Some(false),
+            auto_remove: Some(false),
+            init: Some(false),
+            log_config: Some(HostConfigLogConfig {
+                typ: Some("json-file".into()),
+                config: Some(log_opts),
+            }),
+            ..Default::default()
+        };
+        let mut labels = HashMap::new();
+        labels.insert(RUN_LABEL.to_string(), run_id.to_string());
+        let body = ContainerCreateBody {
+            image: Some(cfg.image.clone()),
+            cmd: cfg.cmd.clone(),
+            labels: Some(labels),
+            host_config: Some(host),
+            network_disabled: Some(matches!(cfg.network, NetworkMode::None)),
+            attach_stdin: Some(false),
+            open_stdin: Some(false),
+            tty: Some(false),
+            ..Default::default()
+        };
+        let options = CreateContainerOptionsBuilder::default().name(&name).build();
+        let created = self.docker.create_container(Some(options), body).await?;
+        Ok(created.id)
+    }
+
+    /// Starts the container, waits for it to exit or for the time limit (then kills it), and
+    /// collects its exit status and bounded output. The container is left for [`Sandbox::remove`].
+    pub async fn run_to_end(&self, id: &str, cfg: &SandboxConfig) -> Result<ContainerOutcome, SandboxError> {
+        self.docker.start_container(id, None).await?;
+        let mut outcome = ContainerOutcome {
+            container_id: id.to_string(),
+            ..Default::default()
+        };
+        let waited = tokio::time::timeout(cfg.timeout, self.wait_exit(id)).await;
+        if waited.is_err() {
+            outcome.timed_out = true;
+            self.kill(id).await;
+            // The kill is asynchronous; wait for the exit to be recorded.
+            let _ = tokio::time::timeout(Duration::from_secs(15), self.wait_exit(id)).await;
+        }
+        let state = self
+            .docker
+            .inspect_container(id, None)
+            .await?
+            .state
+            .unwrap_or_default();
+        outcome.exit_code = state.exit_code.unwrap_or(-1);
+        outcome.oom_killed = state.oom_killed.unwrap_or(false);
+        self.collect_output(id, cfg.output_limit, &mut outcome).await;
+        Ok(outcome)
+    }
+
+    async fn wait_exit(&self, id: &str) {
+        let mut stream = self.docker.wait_container(id, None);
+        // A non-zero exit arrives as an error item; either way the container has stopped.
+        while let Some(item) = stream.next().await {
+            if item.is_ok() || matches!(item, Err(bollard::errors::Error::DockerContainerWaitError { .. })) {
+                return;
+            }
+            // Connection hiccup: poll again shortly.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            stream = self.docker.wait_container(id, None);
+        }
+    }
+
+    async fn kill(&self, id: &str) {
+        let options = KillContainerOptionsBuilder::default().signal("SIGKILL").build();
+        if let Err(e) = self.docker.kill_container(id, Some(options)).await {
+            tracing::debug!(error = %e, "kill (container may already be gone)");
+        }
+    }
+
+    async fn collect_output(&self, id: &str, limit: usize, outcome: &mut ContainerOutcome) {
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .follow(false)
+            .build();
+        let mut stream = self.docker.logs(id, Some(options));
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        while let Some(Ok(chunk)) = stream.next().await {
+            let (buf, msg) = match &chunk {
+                bollard::container::LogOutput::StdOut { message }
+                | bollard::container::LogOutput::Console { message } => (&mut out, message),
+                bollard::container::LogOutput::StdErr { message } => (&mut err, message),
+                bollard::container::LogOutput::StdIn { .. } => continue,
+            };
+            let room = limit.saturating_sub(buf.len());
+            if msg.len() > room {
+                outcome.output_truncated = true;
+            }
+            buf.extend_from_slice(&msg[..msg.len().min(room)]);
+            if out.len() >= limit && err.len() >= limit {
+                outcome.output_truncated = true;
+                break;
+            }
+        }
+        outcome.stdout = crate::event::lossy_text(&out);
+        outcome.stderr = crate::event::lossy_text(&err);
+    }
+
+    /// Kills (if needed) and removes a container. Errors are logged: cleanup must go on.
+    pub async fn remove(&self, id: &str) {
+        let options = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
+        if let Err(e) = self.docker.remove_container(id, Some(options)).await {
+            match e {
+                bollard::errors::Error::DockerResponseServerError { status_code: 404, .. } => {}
+                e => tracing::warn!(container = id, error = %e, "cannot remove container"),
+            }
+        }
+    }
+
+    /// Removes every sandtrace container and run cgroup whose run is no longer alive (its analyzer
+    /// died or was killed). Runs in progress, of this or another analyzer, are left alone.
+    pub async fn gc(&self) -> Result<Vec<String>, SandboxError> {
+        let mut filters = HashMap::new();
+        filters.insert("label".to_string(), vec![RUN_LABEL.to_string()]);
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let mut removed = Vec::new();
+        for c in self.docker.list_containers(Some(options)).await? {
+            let run = c
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(RUN_LABEL))
+                .cloned()
+                .unwrap_or_default();
+            if runlock::is_live(&run) {
+                continue;
+            }
+            if let Some(id) = c.id {
+                self.remove(&id).await;
+                removed.push(format!(
+                    "container {}",
+                    c.names.and_then(|n| n.first().cloned()).unwrap_or(id)
+                ));
+            }
+        }
+        for name in cgroup::leftovers()? {
+            if runlock::is_live(name.trim_start_matches(cgroup::PREFIX)) {
+                continue;
+            }
+            match cgroup::remove_named(&name) {
+                Ok(()) => removed.push(format!("cgroup {name}")),
+                Err(e) => tracing::warn!(cgroup = %name, error = %e, "cannot remove leftover cgroup"),
+            }
+        }
+        Ok(removed)
+    }
+}
