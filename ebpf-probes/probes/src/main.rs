@@ -100,19 +100,40 @@ const F_OPENAT2: u8 = 5;
 
 impl Spec {
     const fn new() -> Spec {
-        Spec { str0: NONE, str1: NONE, str2: NONE, addr: NONE, addr_len: NONE, special: F_NONE }
+        Spec {
+            str0: NONE,
+            str1: NONE,
+            str2: NONE,
+            addr: NONE,
+            addr_len: NONE,
+            special: F_NONE,
+        }
     }
     const fn path(i: u8) -> Spec {
-        Spec { str0: i, ..Spec::new() }
+        Spec {
+            str0: i,
+            ..Spec::new()
+        }
     }
     const fn paths(i: u8, j: u8) -> Spec {
-        Spec { str0: i, str1: j, ..Spec::new() }
+        Spec {
+            str0: i,
+            str1: j,
+            ..Spec::new()
+        }
     }
     const fn addr(i: u8, len: u8) -> Spec {
-        Spec { addr: i, addr_len: len, ..Spec::new() }
+        Spec {
+            addr: i,
+            addr_len: len,
+            ..Spec::new()
+        }
     }
     const fn special(f: u8) -> Spec {
-        Spec { special: f, ..Spec::new() }
+        Spec {
+            special: f,
+            ..Spec::new()
+        }
     }
 }
 
@@ -126,7 +147,12 @@ fn offsets() -> KernelOffsets {
 #[inline(always)]
 fn in_run() -> bool {
     // SAFETY: plain reads of globals set by the loader.
-    let (want, level) = unsafe { (read_volatile(addr_of!(WATCH_CGROUP_ID)), read_volatile(addr_of!(WATCH_CGROUP_LEVEL))) };
+    let (want, level) = unsafe {
+        (
+            read_volatile(addr_of!(WATCH_CGROUP_ID)),
+            read_volatile(addr_of!(WATCH_CGROUP_LEVEL)),
+        )
+    };
     if want == 0 {
         return false;
     }
@@ -214,7 +240,11 @@ unsafe fn user_sockaddr(ev: &mut SyscallEvent, src: u64, len: u64) {
     if src == 0 {
         return;
     }
-    let n = if len > SOCKADDR_LEN as u64 { SOCKADDR_LEN as u32 } else { len as u32 };
+    let n = if len > SOCKADDR_LEN as u64 {
+        SOCKADDR_LEN as u32
+    } else {
+        len as u32
+    };
     // SAFETY: the destination holds SOCKADDR_LEN bytes and n <= SOCKADDR_LEN; the helper checks `src`.
     let rc = unsafe { bpf_probe_read_user(ev.sockaddr.as_mut_ptr().cast(), n, src as *const _) };
     if rc == 0 {
@@ -282,17 +312,35 @@ fn sys_enter(ctx: &TracePointContext, kind: EventKind, spec: Spec) -> u32 {
         ev.str_len[0] = if spec.str0 == NONE {
             0
         } else {
-            user_str(ev.str0.as_mut_ptr(), PATH_LEN, args[spec.str0 as usize % 6], &mut flags, FLAG_STR0_TRUNCATED)
+            user_str(
+                ev.str0.as_mut_ptr(),
+                PATH_LEN,
+                args[spec.str0 as usize % 6],
+                &mut flags,
+                FLAG_STR0_TRUNCATED,
+            )
         };
         ev.str_len[1] = if spec.str1 == NONE {
             0
         } else {
-            user_str(ev.str1.as_mut_ptr(), PATH_LEN, args[spec.str1 as usize % 6], &mut flags, FLAG_STR1_TRUNCATED)
+            user_str(
+                ev.str1.as_mut_ptr(),
+                PATH_LEN,
+                args[spec.str1 as usize % 6],
+                &mut flags,
+                FLAG_STR1_TRUNCATED,
+            )
         };
         ev.str_len[2] = if spec.str2 == NONE {
             0
         } else {
-            user_str(ev.str2.as_mut_ptr(), SHORT_STR_LEN, args[spec.str2 as usize % 6], &mut flags, FLAG_STR2_TRUNCATED)
+            user_str(
+                ev.str2.as_mut_ptr(),
+                SHORT_STR_LEN,
+                args[spec.str2 as usize % 6],
+                &mut flags,
+                FLAG_STR2_TRUNCATED,
+            )
         };
         ev.header.flags = flags;
         if spec.addr != NONE {
