@@ -1,1 +1,244 @@
+//! Privileged end-to-end tests: real corpus images in real containers, traced by the real probes.
+//! Build the images first with `cargo xtask corpus` (`cargo xtask test` does it).
 
+use std::time::{Duration, Instant};
+
+use sandtrace::event::{EventData, SockAddr};
+use sandtrace_e2e::{assert_nothing_left, options, privileged, run, run_concurrently, syscalls};
+
+#[test]
+fn basic_sample_is_seen_from_its_first_exec() {
+    if !privileged() {
+        return;
+    }
+    let r = run(&options("basic")).expect("analysis");
+    assert_nothing_left(&r.run_id);
+    assert_eq!(r.stats.dropped, 0, "nothing may be lost on a quiet sample");
+
+    // The entrypoint's first exec is the first event of the run.
+    let first = r.events.first().expect("events");
+    let entry_pid = first.pid;
+    match &first.data {
+        EventData::Exec { filename, argv, .. } => {
+            assert_eq!(filename, "/bin/sh");
+            assert_eq!(argv, &["/bin/sh", "/sample.sh"]);
+        }
+        other => panic!("first event is not the entrypoint's exec: {other:?}"),
+    }
+    let root = &r.processes[0];
+    assert_eq!(
+        (root.pid, root.first_seen.as_str(), root.exit_status),
+        (entry_pid, "exec", Some(7))
+    );
+    assert_eq!(r.sandbox.exit_code, 7);
+    assert!(!r.sandbox.timed_out);
+
+    // A known file open, by a `cat` child of the entrypoint.
+    let opens = syscalls(&r, "open");
+    let (ev, _) = opens
+        .iter()
+        .find(|(_, s)| s.path.as_deref() == Some("/etc/hostname") && s.ret >= 0)
+        .expect("open of /etc/hostname");
+    assert_eq!(ev.ppid, entry_pid);
+    assert_eq!(ev.comm, "cat");
+    let cat = r.processes.iter().find(|p| p.pid == ev.pid).expect("cat process");
+    assert_eq!(cat.argv, ["cat", "/etc/hostname"]);
+
+    // chmod 755 of the dropped file, done.
+    let chmods = syscalls(&r, "chmod");
+    let (_, c) = chmods
+        .iter()
+        .find(|(_, s)| s.path.as_deref() == Some("/tmp/dropped.sh"))
+        .expect("chmod of the dropped file");
+    assert_eq!((c.mode.map(|m| m & 0o7777), c.ret), (Some(0o755), 0));
+
+    // The connect attempt with its address, port and outcome.
+    let connects = syscalls(&r, "connect");
+    let (cev, c) = connects.first().expect("connect");
+    assert_eq!(
+        c.addr,
+        Some(SockAddr::Inet {
+            address: "127.0.0.1".into(),
+            port: 4444
+        })
+    );
+    assert_eq!(c.error.as_deref(), Some("ECONNREFUSED"));
+    assert_eq!(cev.ppid, entry_pid);
+
+    // A child process executing a program by path.
+    let child = r
+        .processes
+        .iter()
+        .find(|p| p.exe == "/bin/busybox" && p.argv == ["/bin/busybox", "sh", "-c", "exit 0"])
+        .expect("child exec of /bin/busybox");
+    assert_eq!(
+        (child.ppid, child.first_seen.as_str(), child.exit_status),
+        (entry_pid, "fork", Some(0))
+    );
+
+    // Relative paths resolved against the working directory the process changed into.
+    assert!(
+        r.files
+            .iter()
+            .any(|f| f.path == "/tmp/work/rel.txt" && f.ops.contains_key("open_write")),
+        "files: {:?}",
+        r.files
+    );
+    // runc's own set-up work is counted apart, not reported as the sample's.
+    assert!(r.stats.runtime_events > 0);
+    assert!(r.events.iter().all(|e| !e.comm.starts_with("runc")));
+}
+
+#[test]
+fn concurrent_runs_see_only_their_own_events() {
+    if !privileged() {
+        return;
+    }
+    let results = run_concurrently(&[options("marker-a"), options("marker-b")]);
+    let reports: Vec<_> = results.into_iter().map(|r| r.expect("analysis")).collect();
+    let (a, b) = (&reports[0], &reports[1]);
+    assert_ne!(a.run_id, b.run_id);
+    // Both ran at the same time: their time windows overlap.
+    assert!(
+        a.started_at <= b.finished_at && b.started_at <= a.finished_at,
+        "runs did not overlap"
+    );
+    for (r, own, other) in [
+        (a, "/tmp/marker-a-", "/tmp/marker-b-"),
+        (b, "/tmp/marker-b-", "/tmp/marker-a-"),
+    ] {
+        let paths: Vec<&str> = syscalls(r, "open")
+            .iter()
+            .filter_map(|(_, s)| s.path.as_deref())
+            .collect();
+        assert!(
+            paths.iter().filter(|p| p.starts_with(own)).count() >= 20,
+            "own markers missing: {paths:?}"
+        );
+        assert!(
+            !paths.iter().any(|p| p.starts_with(other)),
+            "saw the other run's events"
+        );
+        assert_nothing_left(&r.run_id);
+    }
+    let pids_a: std::collections::HashSet<u32> = a.events.iter().map(|e| e.pid).collect();
+    assert!(b.events.iter().all(|e| !pids_a.contains(&e.pid)));
+}
+
+#[test]
+fn a_sample_that_never_exits_is_killed_at_the_timeout() {
+    if !privileged() {
+        return;
+    }
+    let mut o = options("sleeper");
+    o.sandbox.timeout = Duration::from_secs(3);
+    let t = Instant::now();
+    let r = run(&o).expect("analysis");
+    assert!(t.elapsed() < Duration::from_secs(25), "took {:?}", t.elapsed());
+    assert!(r.sandbox.timed_out);
+    assert_eq!(r.sandbox.exit_code, 137);
+    let sleeper = &r.processes[0];
+    assert_eq!(sleeper.argv, ["/bin/busybox", "sleep", "1000"]);
+    assert_eq!(sleeper.exit_signal, Some(9));
+    assert_nothing_left(&r.run_id);
+}
+
+#[test]
+fn a_fork_bomb_hits_the_pids_limit_and_the_analyzer_survives() {
+    if !privileged() {
+        return;
+    }
+    let mut o = options("forkbomb");
+    o.sandbox.timeout = Duration::from_secs(6);
+    o.sandbox.pids_limit = 64;
+    let r = run(&o).expect("analysis");
+    assert!(r.sandbox.timed_out);
+    assert!(r.stats.processes > 10, "processes: {}", r.stats.processes);
+    let forks = r.stats.events_by_kind.get("fork").copied().unwrap_or(0);
+    assert!(forks > 10, "forks: {forks}");
+    assert_nothing_left(&r.run_id);
+}
+
+#[test]
+fn a_memory_hog_is_oom_killed() {
+    if !privileged() {
+        return;
+    }
+    let mut o = options("memhog");
+    o.sandbox.memory_bytes = 64 << 20;
+    let r = run(&o).expect("analysis");
+    assert!(
+        r.sandbox.oom_killed || r.sandbox.exit_code == 137,
+        "sandbox: {:?}",
+        r.sandbox
+    );
+    assert!(!r.sandbox.timed_out);
+    assert_eq!(r.processes[0].exit_signal, Some(9));
+    assert_nothing_left(&r.run_id);
+}
+
+#[test]
+fn a_flood_beyond_the_ring_buffer_is_counted_as_lost() {
+    if !privileged() {
+        return;
+    }
+    let mut o = options("flood");
+    // Four pages: a few records at a time, so the flood must overflow it.
+    o.ring_bytes = 16 << 10;
+    o.max_events = 1000;
+    let r = run(&o).expect("analysis");
+    assert_eq!(r.sandbox.exit_code, 0);
+    assert!(
+        r.stats.dropped > 0,
+        "a 16 KiB buffer cannot hold a flood: {:?}",
+        r.stats.capture
+    );
+    assert_eq!(
+        r.stats.dropped,
+        r.stats.capture.ringbuf_drops + r.stats.capture.pending_drops + r.stats.capture.undecodable
+    );
+    assert!(r.stats.events > 1000);
+    assert_eq!(r.events.len(), 1000);
+    assert_eq!(r.events_omitted, r.stats.events - 1000);
+    let text = sandtrace::report::text::render(&r);
+    assert!(text.contains("events were lost"), "{text}");
+    assert_nothing_left(&r.run_id);
+}
+
+#[test]
+fn hostile_names_and_huge_argv_are_kept_visible() {
+    if !privileged() {
+        return;
+    }
+    let r = run(&options("hostile-names")).expect("analysis");
+    assert_eq!(r.sandbox.exit_code, 0);
+    let paths: Vec<&str> = r.files.iter().map(|f| f.path.as_str()).collect();
+    assert!(paths.contains(&"/tmp/bad-\\xff\\xfe-name"), "{paths:?}");
+    assert!(paths.contains(&"/tmp/esc\\x1bname"), "{paths:?}");
+    // The 20,000-byte argument is cut at the capture bound, and says so.
+    let echo = r
+        .events
+        .iter()
+        .find_map(|e| match &e.data {
+            EventData::Exec {
+                argv, argv_truncated, ..
+            } if argv.get(1).is_some_and(|a| a == "echo") => Some((argv, *argv_truncated)),
+            _ => None,
+        })
+        .expect("exec of busybox echo");
+    assert!(echo.1, "argv must be marked truncated");
+    assert!(echo.0[2].len() > 3000 && echo.0[2].chars().all(|c| c == 'A'));
+    // A path longer than the buffer is marked truncated.
+    assert!(r.events.iter().any(|e| e.truncated), "no event marked truncated");
+    assert_nothing_left(&r.run_id);
+}
+
+#[test]
+fn a_missing_image_is_a_clear_error() {
+    if !privileged() {
+        return;
+    }
+    let err = run(&options("does-not-exist")).expect_err("must fail");
+    let msg = format!("{err:#}");
+    assert!(msg.contains("not present locally"), "{msg}");
+}

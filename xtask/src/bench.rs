@@ -1,0 +1,183 @@
+//! Benchmarks. Figures are printed, and with `--write` put into BENCHMARKS.md between markers.
+
+use std::{
+    process::{Command, Stdio},
+    time::Instant,
+};
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+use crate::{cargo, corpus, exec, root, setup::DOCKER};
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Which {
+    /// Capture overhead: the same syscall workload untraced, traced by sandtrace, under strace -f.
+    Capture,
+}
+
+const OPENS: &str = "200000";
+const FORKS: &str = "2000";
+
+pub fn run(which: Which, write: bool, runs: usize) -> Result<()> {
+    match which {
+        Which::Capture => capture(write, runs.max(1)),
+    }
+}
+
+/// The workload's own figure: `{"elapsed_ns": ...}` printed by tests/corpus/bench-workload.
+fn workload_ns(stdout: &str) -> Result<f64> {
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("elapsed_ns"))
+        .with_context(|| format!("no timing in output: {stdout:?}"))?;
+    let v: Value = serde_json::from_str(line.trim())?;
+    v["elapsed_ns"].as_f64().context("elapsed_ns")
+}
+
+fn docker_run(entry: Option<&str>, args: &[&str]) -> Result<(f64, f64)> {
+    let image = corpus::image_name("bench-workload");
+    let mut cmd = Command::new(DOCKER);
+    // The same hardening sandtrace applies, so only the tracing differs.
+    cmd.args([
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--cap-drop",
+        "ALL",
+        "--security-opt",
+        "no-new-privileges",
+    ])
+    .args(["--pids-limit", "256", "--memory", "512m", "--cpus", "1"]);
+    if let Some(e) = entry {
+        cmd.args(["--entrypoint", e]);
+    }
+    cmd.arg(&image).args(args).stderr(Stdio::inherit());
+    let t = Instant::now();
+    let out = cmd.output().context("docker run")?;
+    let wall = t.elapsed().as_secs_f64();
+    if !out.status.success() {
+        bail!("docker run failed: {}", out.status);
+    }
+    Ok((workload_ns(&String::from_utf8_lossy(&out.stdout))?, wall))
+}
+
+struct Traced {
+    workload_ns: f64,
+    wall_s: f64,
+    events: f64,
+    dropped: f64,
+}
+
+fn traced() -> Result<Traced> {
+    let bin = root().join("target/release/sandtrace");
+    let t = Instant::now();
+    let out = Command::new(&bin)
+        .args([
+            "analyze",
+            &corpus::image_name("bench-workload"),
+            "--format",
+            "json",
+            "--quiet",
+            "--timeout",
+            "300s",
+        ])
+        .args(["--max-events", "0", "--", OPENS, FORKS])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("sandtrace analyze")?;
+    let wall_s = t.elapsed().as_secs_f64();
+    if out.status.code() == Some(2) {
+        bail!("sandtrace analyze failed");
+    }
+    let report: Value = serde_json::from_slice(&out.stdout).context("report JSON")?;
+    Ok(Traced {
+        workload_ns: workload_ns(report["sandbox"]["stdout"].as_str().unwrap_or_default())?,
+        wall_s,
+        events: report["stats"]["events"].as_f64().unwrap_or(0.0),
+        dropped: report["stats"]["dropped"].as_f64().unwrap_or(0.0),
+    })
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn capture(write: bool, runs: usize) -> Result<()> {
+    exec(cargo().args(["build", "--release", "-p", "sandtrace"]))?;
+    corpus::build(&["bench-workload".to_string()])?;
+    let (mut base, mut trac, mut strace, mut walls, mut events, mut dropped) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for i in 0..runs {
+        eprintln!("xtask: capture bench round {}/{runs}", i + 1);
+        base.push(docker_run(None, &[OPENS, FORKS])?.0);
+        let t = traced()?;
+        trac.push(t.workload_ns);
+        walls.push(t.wall_s);
+        events.push(t.events);
+        dropped.push(t.dropped);
+        strace.push(
+            docker_run(
+                Some("/usr/bin/strace"),
+                &["-f", "-qq", "-o", "/dev/null", "/workload", OPENS, FORKS],
+            )?
+            .0,
+        );
+    }
+    let (b, t, s) = (median(base) / 1e9, median(trac) / 1e9, median(strace) / 1e9);
+    let (ev, dr, wall) = (
+        median(events),
+        dropped.iter().copied().fold(0.0, f64::max),
+        median(walls),
+    );
+    let kernel = String::from_utf8_lossy(&Command::new("uname").arg("-r").output()?.stdout)
+        .trim()
+        .to_string();
+    let table = format!(
+        "Workload: {OPENS} open/close + {FORKS} fork/exec in the hardened sandbox (tests/corpus/bench-workload), \
+         timed by the workload itself; median of {runs} runs; kernel {kernel}, {} CPUs.\n\n\
+         | mode | workload time | vs untraced |\n|---|---|---|\n\
+         | untraced (docker run) | {b:.3} s | 1.00x |\n\
+         | traced by sandtrace | {t:.3} s | {:.2}x |\n\
+         | strace -f | {s:.3} s | {:.2}x |\n\n\
+         | sandtrace figure | value |\n|---|---|\n\
+         | events captured (median) | {ev:.0} |\n\
+         | events lost (worst run) | {dr:.0} |\n\
+         | events/s during the workload | {:.0} |\n\
+         | analyze wall time, start to verdict (median) | {wall:.2} s |\n\
+         | events/s end to end | {:.0} |\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        t / b,
+        s / b,
+        ev / t,
+        ev / wall,
+    );
+    println!("{table}");
+    if write {
+        write_section("capture", "cargo xtask bench capture --write", &table)?;
+    }
+    Ok(())
+}
+
+/// Replaces the text between `<!-- bench:NAME:start -->` and `<!-- bench:NAME:end -->`.
+fn write_section(name: &str, command: &str, body: &str) -> Result<()> {
+    let path = root().join("BENCHMARKS.md");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".into());
+    let (start, end) = (
+        format!("<!-- bench:{name}:start -->"),
+        format!("<!-- bench:{name}:end -->"),
+    );
+    let date = String::from_utf8_lossy(&Command::new("date").args(["-u", "+%Y-%m-%d"]).output()?.stdout)
+        .trim()
+        .to_string();
+    let section = format!("{start}\nReproduce: `{command}` (as root). Measured {date}.\n\n{body}{end}");
+    let new = match (text.find(&start), text.find(&end)) {
+        (Some(a), Some(b)) if b > a => format!("{}{section}{}", &text[..a], &text[b + end.len()..]),
+        _ => format!("{}\n## {name}\n\n{section}\n", text.trim_end()),
+    };
+    std::fs::write(&path, new)?;
+    eprintln!("xtask: wrote the {name} figures to {}", path.display());
+    Ok(())
+}
