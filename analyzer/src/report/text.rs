@@ -102,6 +102,9 @@ pub fn render(r: &Report) -> String {
         };
         let cmd = if p.argv.is_empty() {
             format!("[{}]", p.comm)
+        } else if p.execs.is_empty() && p.argv.first().is_none_or(|a0| !a0.ends_with(p.comm.as_str())) {
+            // Forked without exec (e.g. a busybox applet run by the shell): its name is its comm.
+            format!("[{}] forked from: {}", p.comm, clip(&p.argv.join(" "), 80))
         } else {
             clip(&p.argv.join(" "), 100)
         };
