@@ -165,11 +165,14 @@ fn attach_point(program: &str) -> Option<(AttachPoint, bool)> {
     }
 }
 
+/// What the reader thread hands back: the sink, records read, records undecodable.
+type ReaderResult<S> = Result<(S, u64, u64), String>;
+
 /// A running capture.
 pub struct Capture<S: EventSink> {
     ebpf: Ebpf,
     stop: Arc<AtomicBool>,
-    reader: Option<JoinHandle<Result<(S, u64, u64), String>>>,
+    reader: Option<JoinHandle<ReaderResult<S>>>,
     stats: CaptureStats,
 }
 
@@ -315,7 +318,7 @@ fn read_loop<S: EventSink>(
     mut ring: RingBuf<MapData>,
     mut sink: S,
     stop: &AtomicBool,
-) -> Result<(S, u64, u64), String> {
+) -> ReaderResult<S> {
     let mut seq = 0u64;
     let mut undecodable = 0u64;
     loop {
