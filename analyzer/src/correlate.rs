@@ -224,6 +224,10 @@ impl RunTrace {
         };
         let i = self.node(ev, first_seen);
         self.processes[i].events += 1;
+        // The probes read the parent from the task for process events only; the tree knows it.
+        if ev.ppid == 0 {
+            ev.ppid = self.processes[i].ppid;
+        }
         match &mut ev.data {
             EventData::Fork {
                 child_pid, thread, ..

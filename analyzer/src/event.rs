@@ -8,8 +8,9 @@ use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use sandtrace_common::{
-    EventHeader, EventKind, ExecEvent, ExitEvent, FLAG_ARGV_TRUNCATED, FLAG_STR0_TRUNCATED,
-    FLAG_STR1_TRUNCATED, FLAG_STR2_TRUNCATED, FORK_IS_THREAD, ForkEvent, Record, SyscallEvent,
+    EventHeader, EventKind, ExecEvent, ExitEvent, FLAG_ARGV_TRUNCATED, FLAG_COMPACT, FLAG_STR0_TRUNCATED,
+    FLAG_STR1_TRUNCATED, FLAG_STR2_TRUNCATED, FORK_IS_THREAD, ForkEvent, Record, SYSCALL_COMPACT_LEN,
+    SyscallEvent,
 };
 use serde::{Deserialize, Serialize};
 
@@ -273,6 +274,18 @@ const SYSCALLS: &[(u32, &str, &[Arg])] = {
     ]
 };
 
+/// Bitmap (bit `nr`) of every system call in the table: the probes' exit handler ignores the others
+/// before doing any work.
+pub fn tracked_syscall_bitmap() -> [u64; 8] {
+    let mut bits = [0u64; 8];
+    for (nr, _, _) in SYSCALLS {
+        if let Some(word) = bits.get_mut(*nr as usize / 64) {
+            *word |= 1 << (nr % 64);
+        }
+    }
+    bits
+}
+
 /// Name of an x86_64 system call the probes trace, if known.
 pub fn syscall_name(nr: u32) -> Option<&'static str> {
     SYSCALLS
@@ -361,6 +374,23 @@ fn need<T: Record>(bytes: &[u8], kind: u32) -> Result<T, DecodeError> {
     Ok(read_record(bytes))
 }
 
+/// A syscall record, full or compact (cut after `str0`, the rest zero).
+fn syscall_record(bytes: &[u8], header: &EventHeader) -> Result<SyscallEvent, DecodeError> {
+    if header.flags & FLAG_COMPACT == 0 || bytes.len() >= SyscallEvent::SIZE {
+        return need(bytes, header.kind);
+    }
+    if bytes.len() < SYSCALL_COMPACT_LEN {
+        return Err(DecodeError::Short {
+            kind: header.kind,
+            len: bytes.len(),
+            need: SYSCALL_COMPACT_LEN,
+        });
+    }
+    let mut full = vec![0u8; SyscallEvent::SIZE];
+    full[..SYSCALL_COMPACT_LEN].copy_from_slice(&bytes[..SYSCALL_COMPACT_LEN]);
+    Ok(read_record(&full))
+}
+
 /// Decodes one ring-buffer record. `seq` is stored as the event's arrival number.
 pub fn decode(bytes: &[u8], seq: u64) -> Result<Event, DecodeError> {
     let header: EventHeader = need(
@@ -410,7 +440,7 @@ pub fn decode(bytes: &[u8], seq: u64) -> Result<Event, DecodeError> {
             }
         }
         _ => {
-            let r: Box<SyscallEvent> = Box::new(need(bytes, header.kind)?);
+            let r: Box<SyscallEvent> = Box::new(syscall_record(bytes, &header)?);
             EventData::Syscall(Box::new(syscall_data(&r)))
         }
     };

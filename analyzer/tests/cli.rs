@@ -145,3 +145,128 @@ fn archive_run_writes_a_v1_json_report_and_exits_0() {
     assert!(v["stats"]["events"].as_u64().is_some_and(|n| n > 10));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+fn docker(args: &[&str]) -> String {
+    let out = Command::new("/usr/bin/docker")
+        .args(args)
+        .output()
+        .expect("docker");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn cgroup_dirs(name: &str) -> Vec<std::path::PathBuf> {
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    mounts
+        .lines()
+        .filter(|l| l.contains(" - cgroup"))
+        .filter_map(|l| l.split_whitespace().nth(4))
+        .map(|m| std::path::Path::new(m).join(name))
+        .filter(|p| p.exists())
+        .collect()
+}
+
+#[test]
+fn interrupting_a_run_cleans_up_and_exits_2() {
+    if !privileged() {
+        return;
+    }
+    let image = "sandtrace-corpus/sleeper:latest";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sandtrace"))
+        .args(["analyze", image, "--timeout", "120s", "--quiet"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn sandtrace");
+    // Wait for the run's container to be up.
+    let mut container = String::new();
+    for _ in 0..200 {
+        container = docker(&[
+            "ps",
+            "-q",
+            "--filter",
+            "label=sandtrace.run",
+            "--filter",
+            &format!("ancestor={image}"),
+        ]);
+        if !container.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let container = container
+        .lines()
+        .next()
+        .expect("the run's container started")
+        .to_string();
+    let run_id = docker(&[
+        "inspect",
+        "-f",
+        "{{index .Config.Labels \"sandtrace.run\"}}",
+        &container,
+    ]);
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("send SIGINT");
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(
+        docker(&["ps", "-a", "-q", "--filter", &format!("id={container}")]).is_empty(),
+        "container left"
+    );
+    assert!(
+        cgroup_dirs(&format!("sandtrace-{run_id}")).is_empty(),
+        "cgroup left"
+    );
+}
+
+#[test]
+fn gc_removes_leftovers_of_dead_runs_only() {
+    if !privileged() {
+        return;
+    }
+    let dead = format!("deadrun{}", std::process::id());
+    let id = docker(&[
+        "create",
+        "--label",
+        &format!("sandtrace.run={dead}"),
+        "--name",
+        &format!("sandtrace-{dead}"),
+        "sandtrace-corpus/sleeper:latest",
+    ]);
+    assert!(!id.is_empty(), "docker create (run `cargo xtask corpus`)");
+    let v2 = std::fs::read_to_string("/proc/self/mountinfo")
+        .expect("mountinfo")
+        .lines()
+        .find(|l| l.contains(" - cgroup2 "))
+        .and_then(|l| l.split_whitespace().nth(4).map(std::path::PathBuf::from))
+        .expect("cgroup2 mount");
+    let dir = v2.join(format!("sandtrace-{dead}"));
+    std::fs::create_dir(&dir).expect("mkdir leftover cgroup");
+    let out = sandtrace(&["gc"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&format!("sandtrace-{dead}")), "{stdout}");
+    assert!(docker(&["ps", "-a", "-q", "--filter", &format!("id={id}")]).is_empty());
+    assert!(!dir.exists());
+}
+
+#[test]
+fn doctor_passes_on_a_set_up_machine() {
+    if !privileged() {
+        return;
+    }
+    let out = sandtrace(&["doctor"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    for check in ["root", "kernel BTF", "tracefs", "cgroup v2", "probes", "docker"] {
+        assert!(
+            stdout.lines().any(|l| l.starts_with("ok") && l.contains(check)),
+            "{check}: {stdout}"
+        );
+    }
+}

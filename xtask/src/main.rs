@@ -51,7 +51,7 @@ enum Cmd {
         #[arg(long)]
         write: bool,
         /// Repetitions of each measurement (the median is reported).
-        #[arg(long, default_value_t = 3)]
+        #[arg(long, default_value_t = 5)]
         runs: usize,
     },
 }

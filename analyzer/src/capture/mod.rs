@@ -122,13 +122,6 @@ fn attach_point(program: &str) -> Option<(AttachPoint, bool)> {
             },
             true,
         )),
-        "module_sys_enter" => Some((
-            AttachPoint::TracePoint {
-                category: "raw_syscalls",
-                name: "sys_enter".into(),
-            },
-            false,
-        )),
         "fork_sched_process_fork" => Some((
             AttachPoint::BtfTracePoint {
                 name: "sched_process_fork",
@@ -202,11 +195,13 @@ impl<S: EventSink> Capture<S> {
         let kernel_btf = btf::Btf::from_sys_fs()?;
         let offsets = kernel_btf.kernel_offsets()?;
         let aya_btf = aya::Btf::from_sys_fs().map_err(load_err)?;
+        let tracked = crate::event::tracked_syscall_bitmap();
         let mut ebpf = EbpfLoader::new()
             .btf(Some(&aya_btf))
             .override_global("WATCH_CGROUP_ID", &config.cgroup_id, true)
             .override_global("WATCH_CGROUP_LEVEL", &config.cgroup_level, true)
             .override_global("OFFSETS", &offsets, true)
+            .override_global("TRACKED_SYSCALLS", &tracked, true)
             .map_max_entries("EVENTS", config.ring_bytes)
             .load(PROBES)
             .map_err(load_err)?;
@@ -314,11 +309,7 @@ fn attach_one(
     Ok(())
 }
 
-fn read_loop<S: EventSink>(
-    mut ring: RingBuf<MapData>,
-    mut sink: S,
-    stop: &AtomicBool,
-) -> ReaderResult<S> {
+fn read_loop<S: EventSink>(mut ring: RingBuf<MapData>, mut sink: S, stop: &AtomicBool) -> ReaderResult<S> {
     let mut seq = 0u64;
     let mut undecodable = 0u64;
     loop {
@@ -338,7 +329,7 @@ fn read_loop<S: EventSink>(
             return Ok((sink, seq, undecodable));
         }
         let mut fds = [PollFd::new(ring.as_fd(), PollFlags::POLLIN)];
-        match poll(&mut fds, PollTimeout::from(50u16)) {
+        match poll(&mut fds, PollTimeout::from(10u16)) {
             Ok(_) | Err(nix::errno::Errno::EINTR) => {}
             Err(e) => return Err(format!("poll on the ring buffer: {e}")),
         }

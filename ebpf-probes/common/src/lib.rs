@@ -33,6 +33,9 @@ pub const FLAG_ARGV_TRUNCATED: u32 = 1 << 3;
 pub const FLAG_READ_FAILED: u32 = 1 << 4;
 /// Header flag: the socket address was read after the call returned (accept).
 pub const FLAG_ADDR_FROM_EXIT: u32 = 1 << 5;
+/// Header flag: a `SyscallEvent` cut after `str0` (`SYSCALL_COMPACT_LEN` bytes) because its second
+/// and third strings and its socket address are empty.
+pub const FLAG_COMPACT: u32 = 1 << 6;
 /// Fork flag: the new task is a thread of its parent's process, not a new process.
 pub const FORK_IS_THREAD: u32 = 1;
 
@@ -306,8 +309,8 @@ pub struct SyscallEvent {
     pub ret: i64,
     /// Bytes used in `str0`, `str1`, `str2` (including the NUL; 0 when unused).
     pub str_len: [u32; 3],
-    /// Padding, zero.
-    pub _pad: u32,
+    /// Kernel-internal: 1 while the call is stashed between its entry and its exit; 0 when emitted.
+    pub pending: u32,
     /// First string argument (usually the path).
     pub str0: [u8; PATH_LEN],
     /// Second string argument (a second path: rename target, link name, mount target).
@@ -317,6 +320,9 @@ pub struct SyscallEvent {
     /// Socket address the call named.
     pub sockaddr: [u8; SOCKADDR_LEN],
 }
+
+/// Size of a compact `SyscallEvent` (everything up to and including `str0`).
+pub const SYSCALL_COMPACT_LEN: usize = core::mem::offset_of!(SyscallEvent, str1);
 
 /// What a record struct is, for the decoder.
 pub trait Record: Copy {

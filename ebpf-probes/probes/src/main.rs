@@ -25,9 +25,9 @@ use aya_ebpf::{
 };
 use sandtrace_common::{
     ARGV_LEN, COMM_LEN, EventHeader, EventKind, ExecEvent, ExitEvent, FLAG_ADDR_FROM_EXIT,
-    FLAG_ARGV_TRUNCATED, FLAG_READ_FAILED, FLAG_STR0_TRUNCATED, FLAG_STR1_TRUNCATED, FLAG_STR2_TRUNCATED,
-    FORK_IS_THREAD, ForkEvent, KernelOffsets, PATH_LEN, SHORT_STR_LEN, SOCKADDR_LEN, STAT_COUNT,
-    STAT_PENDING_DROPS, STAT_RINGBUF_DROPS, SyscallEvent,
+    FLAG_ARGV_TRUNCATED, FLAG_COMPACT, FLAG_READ_FAILED, FLAG_STR0_TRUNCATED, FLAG_STR1_TRUNCATED,
+    FLAG_STR2_TRUNCATED, FORK_IS_THREAD, ForkEvent, KernelOffsets, PATH_LEN, SHORT_STR_LEN, SOCKADDR_LEN,
+    STAT_COUNT, STAT_PENDING_DROPS, STAT_RINGBUF_DROPS, SYSCALL_COMPACT_LEN, SyscallEvent,
 };
 
 /// cgroup v2 id of the run's parent cgroup (set by the analyzer at load time).
@@ -36,6 +36,9 @@ static WATCH_CGROUP_ID: u64 = 0;
 /// Depth of that cgroup below the v2 root (1 for `/sandtrace-<run>`).
 #[unsafe(no_mangle)]
 static WATCH_CGROUP_LEVEL: u32 = 0;
+/// Bitmap of the x86_64 system call numbers the probes trace (set by the analyzer).
+#[unsafe(no_mangle)]
+static TRACKED_SYSCALLS: [u64; 8] = [0; 8];
 /// Kernel struct offsets read from BTF by the analyzer.
 #[unsafe(no_mangle)]
 static OFFSETS: KernelOffsets = KernelOffsets {
@@ -137,6 +140,16 @@ impl Spec {
     }
 }
 
+/// Reads a field of the tracepoint record directly (context loads need no helper call).
+///
+/// # Safety
+/// `off` must be within the tracepoint's record and aligned for `T`.
+#[inline(always)]
+unsafe fn tp_field<T: Copy>(ctx: &TracePointContext, off: usize) -> T {
+    // SAFETY: the caller guarantees the offset; the verifier checks context accesses.
+    unsafe { core::ptr::read(ctx.as_ptr().cast::<u8>().add(off).cast::<T>()) }
+}
+
 #[inline(always)]
 fn offsets() -> KernelOffsets {
     // SAFETY: a plain read of a global the loader may have rewritten; volatile so it is not folded.
@@ -158,6 +171,23 @@ fn in_run() -> bool {
     }
     // SAFETY: helper call without pointers.
     unsafe { bpf_get_current_ancestor_cgroup_id(level as i32) == want }
+}
+
+const BPF_RB_NO_WAKEUP: u64 = 1;
+const BPF_RB_FORCE_WAKEUP: u64 = 2;
+const BPF_RB_AVAIL_DATA: u64 = 0;
+/// Wake the reader only once this much is waiting: a wake-up per record costs more than the record
+/// (measured: ~1.3 us per syscall exit with per-record wake-ups). The reader also polls every 10 ms.
+const WAKEUP_BYTES: u64 = 256 << 10;
+
+/// Ring-buffer submit flags: batch wake-ups.
+#[inline(always)]
+fn wakeup_flags() -> u64 {
+    if EVENTS.query(BPF_RB_AVAIL_DATA) >= WAKEUP_BYTES {
+        BPF_RB_FORCE_WAKEUP
+    } else {
+        BPF_RB_NO_WAKEUP
+    }
 }
 
 #[inline(always)]
@@ -196,7 +226,9 @@ fn current_ppid(off: &KernelOffsets) -> u32 {
     }
 }
 
-/// Fills the common header for the current task.
+/// Fills the common header for the current task. `ppid` is read from the task for process
+/// life-cycle events only; for system calls the analyzer takes it from its process tree (two kernel
+/// reads saved on the hottest path).
 #[inline(always)]
 unsafe fn fill_header(h: *mut EventHeader, kind: EventKind, off: &KernelOffsets) {
     // SAFETY: `h` points at a map value or ring-buffer reservation large enough for the header.
@@ -208,7 +240,11 @@ unsafe fn fill_header(h: *mut EventHeader, kind: EventKind, off: &KernelOffsets)
         (*h).ts_ns = bpf_ktime_get_boot_ns();
         (*h).pid = (pid_tgid >> 32) as u32;
         (*h).tid = pid_tgid as u32;
-        (*h).ppid = current_ppid(off);
+        (*h).ppid = if (kind as u32) >> 8 == 1 {
+            current_ppid(off)
+        } else {
+            0
+        };
         (*h).uid = uid_gid as u32;
         (*h).gid = (uid_gid >> 32) as u32;
         (*h)._pad = 0;
@@ -256,7 +292,7 @@ unsafe fn user_sockaddr(ev: &mut SyscallEvent, src: u64, len: u64) {
 
 /// Entry of a traced system call: stash it until its exit.
 #[inline(always)]
-fn sys_enter(ctx: &TracePointContext, kind: EventKind, spec: Spec) -> u32 {
+fn sys_enter(ctx: &TracePointContext, kind: EventKind, nargs: usize, spec: Spec) -> u32 {
     if !in_run() {
         return 0;
     }
@@ -264,8 +300,8 @@ fn sys_enter(ctx: &TracePointContext, kind: EventKind, spec: Spec) -> u32 {
     unsafe {
         let mut args = [0u64; 6];
         let mut i = 0;
-        while i < 6 {
-            args[i] = ctx.read_at::<u64>(SYS_ENTER_ARGS + i * 8).unwrap_or(0);
+        while i < nargs && i < 6 {
+            args[i] = tp_field::<u64>(ctx, SYS_ENTER_ARGS + i * 8);
             i += 1;
         }
         let mut msg_name = 0u64;
@@ -297,17 +333,32 @@ fn sys_enter(ctx: &TracePointContext, kind: EventKind, spec: Spec) -> u32 {
             }
             _ => {}
         }
-        let Some(ev) = SCRATCH.get_ptr_mut(0) else {
-            return 0;
+        // Fill this thread's stash entry in place: no copy of the record on entry.
+        let tid = bpf_get_current_pid_tgid() as u32;
+        let ev = match PENDING.get_ptr_mut(&tid) {
+            Some(p) => p,
+            None => {
+                let Some(blank) = SCRATCH.get_ptr_mut(0) else {
+                    return 0;
+                };
+                if PENDING.insert(&tid, &*blank, 0).is_err() {
+                    bump(STAT_PENDING_DROPS);
+                    return 0;
+                }
+                let Some(p) = PENDING.get_ptr_mut(&tid) else {
+                    return 0;
+                };
+                p
+            }
         };
         let ev = &mut *ev;
         let off = offsets();
         fill_header(addr_of_mut!(ev.header), kind, &off);
-        ev.nr = ctx.read_at::<i32>(8).unwrap_or(-1) as u32;
+        ev.nr = tp_field::<i32>(ctx, 8) as u32;
         ev.args = args;
         ev.ret = 0;
         ev.sockaddr_len = 0;
-        ev._pad = 0;
+        ev.pending = 0;
         let mut flags = 0u32;
         ev.str_len[0] = if spec.str0 == NONE {
             0
@@ -348,30 +399,97 @@ fn sys_enter(ctx: &TracePointContext, kind: EventKind, spec: Spec) -> u32 {
         } else if spec.special == F_SENDMSG {
             user_sockaddr(ev, msg_name, msg_namelen);
         }
-        let tid = bpf_get_current_pid_tgid() as u32;
-        if PENDING.insert(&tid, &*ev, 0).is_err() {
-            bump(STAT_PENDING_DROPS);
-        }
+        ev.pending = 1;
     }
     0
+}
+
+/// Emits a syscall record, without its empty tail (second and third strings, socket address) when
+/// it can: most records are opens, and the copy is the largest cost of a traced call.
+#[inline(always)]
+fn emit_syscall(ev: &mut SyscallEvent) -> Result<(), i32> {
+    let compact = ev.str_len[1] == 0 && ev.str_len[2] == 0 && ev.sockaddr_len == 0;
+    if compact {
+        ev.header.flags |= FLAG_COMPACT;
+        // SAFETY: the prefix lies within the record.
+        let bytes = unsafe {
+            core::slice::from_raw_parts((ev as *const SyscallEvent).cast::<u8>(), SYSCALL_COMPACT_LEN)
+        };
+        EVENTS.output::<[u8]>(bytes, wakeup_flags())
+    } else {
+        EVENTS.output::<SyscallEvent>(&*ev, wakeup_flags())
+    }
+}
+
+/// True when system call `nr` is one the probes trace (bitmap set by the analyzer).
+#[inline(always)]
+fn tracked(nr: i64) -> bool {
+    if !(0..512).contains(&nr) {
+        return false;
+    }
+    let word = (nr as usize / 64) & 7;
+    // SAFETY: plain read of a global set by the loader; the index is masked into range.
+    let bits = unsafe { read_volatile(addr_of!(TRACKED_SYSCALLS[word])) };
+    bits & (1 << (nr as u64 % 64)) != 0
+}
+
+/// x86_64 numbers of init_module, delete_module, finit_module.
+const MODULE_SYSCALLS: [i64; 3] = [175, 176, 313];
+
+/// Module loading attempts on a kernel without module tracepoints (CONFIG_MODULES off): seen on
+/// exit by number, without arguments.
+#[inline(always)]
+fn module_attempt(nr: i64, ret: i64) {
+    let Some(ev) = SCRATCH.get_ptr_mut(0) else {
+        return;
+    };
+    // SAFETY: `ev` is this CPU's scratch record.
+    unsafe {
+        let ev = &mut *ev;
+        let off = offsets();
+        fill_header(addr_of_mut!(ev.header), EventKind::KernelModule, &off);
+        ev.nr = nr as u32;
+        ev.args = [0; 6];
+        ev.ret = ret;
+        ev.str_len = [0; 3];
+        ev.sockaddr_len = 0;
+        ev.pending = 0;
+        if EVENTS.output::<SyscallEvent>(&*ev, wakeup_flags()).is_err() {
+            bump(STAT_RINGBUF_DROPS);
+        }
+    }
 }
 
 /// Exit of any system call: completes and emits the stashed entry of this thread, if any.
 #[tracepoint]
 pub fn syscall_sys_exit(ctx: TracePointContext) -> u32 {
-    if !in_run() {
+    // SAFETY: raw_syscalls/sys_exit record: long id at 8, long ret at 16.
+    let nr = unsafe { tp_field::<i64>(&ctx, 8) };
+    // Most system calls are not traced: leave before any map or cgroup work.
+    if !tracked(nr) {
         return 0;
     }
     let tid = bpf_get_current_pid_tgid_u32();
     let Some(ev) = PENDING.get_ptr_mut(&tid) else {
+        if MODULE_SYSCALLS.contains(&nr) && in_run() {
+            // SAFETY: as above.
+            module_attempt(nr, unsafe { tp_field::<i64>(&ctx, 16) });
+        }
         return 0;
     };
+    // Only threads of the run arm an entry; the cgroup id check (cheaper than the ancestor walk)
+    // guards against a host thread that reused the tid of a run thread that never returned.
+    // SAFETY: `ev` is a map value of this tid.
+    if unsafe { (*ev).pending == 0 || (*ev).header.cgroup_id != bpf_get_current_cgroup_id() } {
+        return 0;
+    }
     // SAFETY: `ev` is this thread's map value; tracepoint reads go through the checked helper.
     unsafe {
         let ev = &mut *ev;
-        let nr = ctx.read_at::<i64>(8).unwrap_or(-1);
-        let ret = ctx.read_at::<i64>(16).unwrap_or(0);
-        let stale = nr != ev.nr as i32 as i64;
+        let ret = tp_field::<i64>(&ctx, 16);
+        // Not armed (already emitted) or a different call (its entry was missed): nothing to emit.
+        let stale = ev.pending == 0 || nr != ev.nr as i32 as i64;
+        ev.pending = 0;
         let uninteresting = ev.header.kind == EventKind::ExecFailed as u32 && (ret >= 0 || ret == -ENOENT);
         if !stale && !uninteresting {
             ev.ret = ret;
@@ -381,12 +499,11 @@ pub fn syscall_sys_exit(ctx: TracePointContext) -> u32 {
                 user_sockaddr(ev, ev.args[1], len as u64);
                 ev.header.flags |= FLAG_ADDR_FROM_EXIT;
             }
-            if EVENTS.output::<SyscallEvent>(&*ev, 0).is_err() {
+            if emit_syscall(ev).is_err() {
                 bump(STAT_RINGBUF_DROPS);
             }
         }
     }
-    let _ = PENDING.remove(&tid);
     0
 }
 
@@ -394,20 +511,6 @@ pub fn syscall_sys_exit(ctx: TracePointContext) -> u32 {
 fn bpf_get_current_pid_tgid_u32() -> u32 {
     // SAFETY: helper call without pointers.
     unsafe { bpf_get_current_pid_tgid() as u32 }
-}
-
-/// Syscalls without a `syscalls/sys_enter_*` tracepoint on this kernel (module loading when
-/// CONFIG_MODULES is off) are caught on the generic entry by number.
-#[tracepoint]
-pub fn module_sys_enter(ctx: TracePointContext) -> u32 {
-    // raw_syscalls/sys_enter: long id at 8, unsigned long args[6] at 16.
-    // SAFETY: checked helper read of the tracepoint record.
-    let nr = unsafe { ctx.read_at::<i64>(8).unwrap_or(-1) };
-    match nr {
-        // init_module, delete_module, finit_module (x86_64)
-        175 | 176 | 313 => sys_enter(&ctx, EventKind::KernelModule, Spec::new()),
-        _ => 0,
-    }
 }
 
 /// A task was created (runs in the parent).
@@ -433,7 +536,7 @@ pub fn fork_sched_process_fork(ctx: BtfTracePointContext) -> u32 {
         (*ev).fork_flags = if pid != 0 && pid != tid { FORK_IS_THREAD } else { 0 };
         (*ev)._pad = 0;
     }
-    entry.submit(0);
+    entry.submit(wakeup_flags());
     0
 }
 
@@ -453,7 +556,7 @@ pub fn exec_sched_process_exec(ctx: TracePointContext) -> u32 {
     unsafe {
         fill_header(addr_of_mut!((*ev).header), EventKind::Exec, &off);
         // __data_loc char[] filename at 8: low 16 bits offset, high 16 bits length.
-        let loc = ctx.read_at::<u32>(8).unwrap_or(0);
+        let loc = tp_field::<u32>(&ctx, 8);
         let name_off = (loc & 0xffff) as usize;
         let n = bpf_probe_read_kernel_str(
             addr_of_mut!((*ev).filename).cast(),
@@ -461,7 +564,7 @@ pub fn exec_sched_process_exec(ctx: TracePointContext) -> u32 {
             ctx.as_ptr().cast::<u8>().add(name_off).cast(),
         );
         (*ev).filename_len = if n > 0 { n as u32 } else { 0 };
-        (*ev).old_tid = ctx.read_at::<u32>(16).unwrap_or(0);
+        (*ev).old_tid = tp_field::<u32>(&ctx, 16);
         let task = bpf_get_current_task() as *const u8;
         let mm: u64 = kread(task, off.task_mm);
         let start: u64 = kread(mm as *const u8, off.mm_arg_start);
@@ -483,7 +586,7 @@ pub fn exec_sched_process_exec(ctx: TracePointContext) -> u32 {
             }
         }
     }
-    entry.submit(0);
+    entry.submit(wakeup_flags());
     0
 }
 
@@ -494,7 +597,7 @@ pub fn exit_sched_process_exit(ctx: TracePointContext) -> u32 {
         return 0;
     }
     // SAFETY: checked helper read of the tracepoint record (bool group_dead at 32).
-    let group_dead = unsafe { ctx.read_at::<u8>(32).unwrap_or(1) };
+    let group_dead = unsafe { tp_field::<u8>(&ctx, 32) };
     if group_dead == 0 {
         return 0;
     }
@@ -511,17 +614,19 @@ pub fn exit_sched_process_exit(ctx: TracePointContext) -> u32 {
         (*ev).exit_code = kread(task, off.task_exit_code);
         (*ev).exit_code_known = u32::from(off.task_exit_code != 0);
     }
-    entry.submit(0);
+    entry.submit(wakeup_flags());
     0
 }
 
-/// One tracepoint program per traced system call: `<event>_sys_enter_<syscall>`.
+/// One tracepoint program per traced system call: `<event>_sys_enter_<syscall> => kind, number of
+/// arguments (the record of a syscall tracepoint ends after them: reading further is refused at
+/// attach time), what to read`.
 macro_rules! syscall_probes {
-    ($($prog:ident => $kind:ident, $spec:expr;)*) => {
+    ($($prog:ident => $kind:ident, $nargs:literal, $spec:expr;)*) => {
         $(
             #[tracepoint]
             pub fn $prog(ctx: TracePointContext) -> u32 {
-                sys_enter(&ctx, EventKind::$kind, $spec)
+                sys_enter(&ctx, EventKind::$kind, $nargs, $spec)
             }
         )*
     };
@@ -529,77 +634,77 @@ macro_rules! syscall_probes {
 
 syscall_probes! {
     // Process
-    execfailed_sys_enter_execve => ExecFailed, Spec::path(0);
-    execfailed_sys_enter_execveat => ExecFailed, Spec::path(1);
+    execfailed_sys_enter_execve => ExecFailed, 3, Spec::path(0);
+    execfailed_sys_enter_execveat => ExecFailed, 5, Spec::path(1);
     // File
-    open_sys_enter_open => Open, Spec::path(0);
-    open_sys_enter_creat => Open, Spec::path(0);
-    open_sys_enter_openat => Open, Spec::path(1);
-    open_sys_enter_openat2 => Open, Spec { str0: 1, ..Spec::special(F_OPENAT2) };
-    unlink_sys_enter_unlink => Unlink, Spec::path(0);
-    unlink_sys_enter_unlinkat => Unlink, Spec::path(1);
-    unlink_sys_enter_rmdir => Unlink, Spec::path(0);
-    rename_sys_enter_rename => Rename, Spec::paths(0, 1);
-    rename_sys_enter_renameat => Rename, Spec::paths(1, 3);
-    rename_sys_enter_renameat2 => Rename, Spec::paths(1, 3);
-    chmod_sys_enter_chmod => Chmod, Spec::path(0);
-    chmod_sys_enter_fchmod => Chmod, Spec::new();
-    chmod_sys_enter_fchmodat => Chmod, Spec::path(1);
-    chmod_sys_enter_fchmodat2 => Chmod, Spec::path(1);
-    chown_sys_enter_chown => Chown, Spec::path(0);
-    chown_sys_enter_lchown => Chown, Spec::path(0);
-    chown_sys_enter_fchown => Chown, Spec::new();
-    chown_sys_enter_fchownat => Chown, Spec::path(1);
-    link_sys_enter_link => Link, Spec::paths(0, 1);
-    link_sys_enter_linkat => Link, Spec::paths(1, 3);
-    symlink_sys_enter_symlink => Symlink, Spec::paths(0, 1);
-    symlink_sys_enter_symlinkat => Symlink, Spec::paths(0, 2);
-    truncate_sys_enter_truncate => Truncate, Spec::path(0);
-    truncate_sys_enter_ftruncate => Truncate, Spec::new();
-    mkdir_sys_enter_mkdir => Mkdir, Spec::path(0);
-    mkdir_sys_enter_mkdirat => Mkdir, Spec::path(1);
-    chdir_sys_enter_chdir => Chdir, Spec::path(0);
-    chdir_sys_enter_fchdir => Chdir, Spec::new();
-    settimes_sys_enter_utimensat => SetTimes, Spec::path(1);
+    open_sys_enter_open => Open, 3, Spec::path(0);
+    open_sys_enter_creat => Open, 2, Spec::path(0);
+    open_sys_enter_openat => Open, 4, Spec::path(1);
+    open_sys_enter_openat2 => Open, 4, Spec { str0: 1, ..Spec::special(F_OPENAT2) };
+    unlink_sys_enter_unlink => Unlink, 1, Spec::path(0);
+    unlink_sys_enter_unlinkat => Unlink, 3, Spec::path(1);
+    unlink_sys_enter_rmdir => Unlink, 1, Spec::path(0);
+    rename_sys_enter_rename => Rename, 2, Spec::paths(0, 1);
+    rename_sys_enter_renameat => Rename, 4, Spec::paths(1, 3);
+    rename_sys_enter_renameat2 => Rename, 5, Spec::paths(1, 3);
+    chmod_sys_enter_chmod => Chmod, 2, Spec::path(0);
+    chmod_sys_enter_fchmod => Chmod, 2, Spec::new();
+    chmod_sys_enter_fchmodat => Chmod, 3, Spec::path(1);
+    chmod_sys_enter_fchmodat2 => Chmod, 4, Spec::path(1);
+    chown_sys_enter_chown => Chown, 3, Spec::path(0);
+    chown_sys_enter_lchown => Chown, 3, Spec::path(0);
+    chown_sys_enter_fchown => Chown, 3, Spec::new();
+    chown_sys_enter_fchownat => Chown, 5, Spec::path(1);
+    link_sys_enter_link => Link, 2, Spec::paths(0, 1);
+    link_sys_enter_linkat => Link, 5, Spec::paths(1, 3);
+    symlink_sys_enter_symlink => Symlink, 2, Spec::paths(0, 1);
+    symlink_sys_enter_symlinkat => Symlink, 3, Spec::paths(0, 2);
+    truncate_sys_enter_truncate => Truncate, 2, Spec::path(0);
+    truncate_sys_enter_ftruncate => Truncate, 2, Spec::new();
+    mkdir_sys_enter_mkdir => Mkdir, 2, Spec::path(0);
+    mkdir_sys_enter_mkdirat => Mkdir, 3, Spec::path(1);
+    chdir_sys_enter_chdir => Chdir, 1, Spec::path(0);
+    chdir_sys_enter_fchdir => Chdir, 1, Spec::new();
+    settimes_sys_enter_utimensat => SetTimes, 4, Spec::path(1);
     // Network
-    socket_sys_enter_socket => Socket, Spec::new();
-    connect_sys_enter_connect => Connect, Spec::addr(1, 2);
-    bind_sys_enter_bind => Bind, Spec::addr(1, 2);
-    listen_sys_enter_listen => Listen, Spec::new();
-    accept_sys_enter_accept => Accept, Spec::new();
-    accept_sys_enter_accept4 => Accept, Spec::new();
-    sendto_sys_enter_sendto => SendTo, Spec { addr: 4, addr_len: 5, ..Spec::special(F_SENDTO) };
-    sendto_sys_enter_sendmsg => SendTo, Spec::special(F_SENDMSG);
+    socket_sys_enter_socket => Socket, 3, Spec::new();
+    connect_sys_enter_connect => Connect, 3, Spec::addr(1, 2);
+    bind_sys_enter_bind => Bind, 3, Spec::addr(1, 2);
+    listen_sys_enter_listen => Listen, 2, Spec::new();
+    accept_sys_enter_accept => Accept, 3, Spec::new();
+    accept_sys_enter_accept4 => Accept, 4, Spec::new();
+    sendto_sys_enter_sendto => SendTo, 6, Spec { addr: 4, addr_len: 5, ..Spec::special(F_SENDTO) };
+    sendto_sys_enter_sendmsg => SendTo, 3, Spec::special(F_SENDMSG);
     // Privilege and evasion
-    ptrace_sys_enter_ptrace => Ptrace, Spec::new();
-    processvm_sys_enter_process_vm_writev => ProcessVm, Spec::new();
-    processvm_sys_enter_process_vm_readv => ProcessVm, Spec::new();
-    memfd_sys_enter_memfd_create => MemfdCreate, Spec { str2: 0, ..Spec::new() };
-    execmem_sys_enter_mmap => ExecMemory, Spec::special(F_EXEC_MMAP);
-    execmem_sys_enter_mprotect => ExecMemory, Spec::special(F_EXEC_MPROTECT);
-    setid_sys_enter_setuid => SetId, Spec::new();
-    setid_sys_enter_setgid => SetId, Spec::new();
-    setid_sys_enter_setreuid => SetId, Spec::new();
-    setid_sys_enter_setregid => SetId, Spec::new();
-    setid_sys_enter_setresuid => SetId, Spec::new();
-    setid_sys_enter_setresgid => SetId, Spec::new();
-    capset_sys_enter_capset => Capset, Spec::new();
-    prctl_sys_enter_prctl => Prctl, Spec::new();
-    mount_sys_enter_mount => Mount, Spec { str0: 1, str1: 0, str2: 2, ..Spec::new() };
-    umount_sys_enter_umount => Umount, Spec::path(0);
-    unshare_sys_enter_unshare => Unshare, Spec::new();
-    setns_sys_enter_setns => Setns, Spec::new();
-    pivotroot_sys_enter_pivot_root => PivotRoot, Spec::paths(0, 1);
-    pivotroot_sys_enter_chroot => PivotRoot, Spec::path(0);
-    bpf_sys_enter_bpf => Bpf, Spec::new();
-    kill_sys_enter_kill => Kill, Spec::new();
-    kill_sys_enter_tkill => Kill, Spec::new();
-    kill_sys_enter_tgkill => Kill, Spec::new();
-    keyctl_sys_enter_keyctl => Keyctl, Spec::new();
-    dup_sys_enter_dup => Dup, Spec::new();
-    dup_sys_enter_dup2 => Dup, Spec::new();
-    dup_sys_enter_dup3 => Dup, Spec::new();
-    iouring_sys_enter_io_uring_setup => IoUringSetup, Spec::new();
+    ptrace_sys_enter_ptrace => Ptrace, 4, Spec::new();
+    processvm_sys_enter_process_vm_writev => ProcessVm, 6, Spec::new();
+    processvm_sys_enter_process_vm_readv => ProcessVm, 6, Spec::new();
+    memfd_sys_enter_memfd_create => MemfdCreate, 2, Spec { str2: 0, ..Spec::new() };
+    execmem_sys_enter_mmap => ExecMemory, 6, Spec::special(F_EXEC_MMAP);
+    execmem_sys_enter_mprotect => ExecMemory, 3, Spec::special(F_EXEC_MPROTECT);
+    setid_sys_enter_setuid => SetId, 1, Spec::new();
+    setid_sys_enter_setgid => SetId, 1, Spec::new();
+    setid_sys_enter_setreuid => SetId, 2, Spec::new();
+    setid_sys_enter_setregid => SetId, 2, Spec::new();
+    setid_sys_enter_setresuid => SetId, 3, Spec::new();
+    setid_sys_enter_setresgid => SetId, 3, Spec::new();
+    capset_sys_enter_capset => Capset, 2, Spec::new();
+    prctl_sys_enter_prctl => Prctl, 5, Spec::new();
+    mount_sys_enter_mount => Mount, 5, Spec { str0: 1, str1: 0, str2: 2, ..Spec::new() };
+    umount_sys_enter_umount => Umount, 2, Spec::path(0);
+    unshare_sys_enter_unshare => Unshare, 1, Spec::new();
+    setns_sys_enter_setns => Setns, 2, Spec::new();
+    pivotroot_sys_enter_pivot_root => PivotRoot, 2, Spec::paths(0, 1);
+    pivotroot_sys_enter_chroot => PivotRoot, 1, Spec::path(0);
+    bpf_sys_enter_bpf => Bpf, 3, Spec::new();
+    kill_sys_enter_kill => Kill, 2, Spec::new();
+    kill_sys_enter_tkill => Kill, 2, Spec::new();
+    kill_sys_enter_tgkill => Kill, 3, Spec::new();
+    keyctl_sys_enter_keyctl => Keyctl, 5, Spec::new();
+    dup_sys_enter_dup => Dup, 1, Spec::new();
+    dup_sys_enter_dup2 => Dup, 2, Spec::new();
+    dup_sys_enter_dup3 => Dup, 3, Spec::new();
+    iouring_sys_enter_io_uring_setup => IoUringSetup, 2, Spec::new();
 }
 
 #[cfg(not(test))]
