@@ -171,7 +171,7 @@ fn interrupting_a_run_cleans_up_and_exits_2() {
         return;
     }
     let image = "sandtrace-corpus/sleeper:latest";
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sandtrace"))
+    let child = Command::new(env!("CARGO_BIN_EXE_sandtrace"))
         .args(["analyze", image, "--timeout", "120s", "--quiet"])
         .stderr(std::process::Stdio::piped())
         .spawn()
