@@ -34,6 +34,8 @@ enum Cmd {
         /// Only these images (directory names).
         names: Vec<String>,
     },
+    /// Regenerate the ATT&CK catalogue (mitre-mapping/src/generated.rs) from MITRE's STIX data.
+    Mitre,
     /// Set up, build, analyze the bundled demo sample and print its report.
     Demo,
     /// Set up, then run every test tier (format, lints, unit, privileged end-to-end).
@@ -64,6 +66,7 @@ fn main() -> Result<()> {
             setup::run()?;
             corpus::build(&names)
         }
+        Cmd::Mitre => exec(Command::new("python3").arg(root().join("mitre-mapping/regenerate.py"))),
         Cmd::Demo => demo(),
         Cmd::Test { no_lint } => test(no_lint),
         Cmd::Bench { which, write, runs } => {
