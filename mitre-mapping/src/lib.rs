@@ -144,7 +144,10 @@ impl Technique {
 
 /// The technique with this id (`T1059.004`), if it is in the catalogue.
 pub fn lookup(id: &str) -> Option<&'static Technique> {
-    TECHNIQUES.binary_search_by(|t| t.id.cmp(id)).ok().map(|i| &TECHNIQUES[i])
+    TECHNIQUES
+        .binary_search_by(|t| t.id.cmp(id))
+        .ok()
+        .map(|i| &TECHNIQUES[i])
 }
 
 /// Tactics of a technique id (empty when unknown).
@@ -164,15 +167,28 @@ mod tests {
     #[test]
     fn catalogue_is_sorted_unique_and_complete() {
         assert!(TECHNIQUES.len() > 300, "{}", TECHNIQUES.len());
-        assert!(TECHNIQUES.windows(2).all(|w| w[0].id < w[1].id), "sorted and unique");
+        assert!(
+            TECHNIQUES.windows(2).all(|w| w[0].id < w[1].id),
+            "sorted and unique"
+        );
         for t in TECHNIQUES {
             assert!(!t.tactics.is_empty(), "{} has no tactic", t.id);
-            assert!(t.url.starts_with("https://attack.mitre.org/techniques/T"), "{}", t.url);
+            assert!(
+                t.url.starts_with("https://attack.mitre.org/techniques/T"),
+                "{}",
+                t.url
+            );
             if t.is_subtechnique() {
                 assert!(t.parent().is_some(), "{} has no parent in the catalogue", t.id);
             }
         }
-        assert!(ATTACK_VERSION.split('.').next().and_then(|m| m.parse::<u32>().ok()).is_some_and(|m| m >= 18));
+        assert!(
+            ATTACK_VERSION
+                .split('.')
+                .next()
+                .and_then(|m| m.parse::<u32>().ok())
+                .is_some_and(|m| m >= 18)
+        );
     }
 
     #[test]
@@ -191,13 +207,20 @@ mod tests {
     #[test]
     fn tactics_are_in_kill_chain_order() {
         assert!(Tactic::Reconnaissance < Tactic::Execution && Tactic::Execution < Tactic::Impact);
-        assert_eq!(Tactic::from_short_name("command-and-control"), Some(Tactic::CommandAndControl));
+        assert_eq!(
+            Tactic::from_short_name("command-and-control"),
+            Some(Tactic::CommandAndControl)
+        );
         for (i, t) in Tactic::ALL.iter().enumerate() {
             assert_eq!(t.order(), i);
             assert_eq!(Tactic::from_short_name(t.short_name()), Some(*t));
         }
         for t in TECHNIQUES {
-            assert!(t.tactics.windows(2).all(|w| w[0] < w[1]), "{} tactics out of order", t.id);
+            assert!(
+                t.tactics.windows(2).all(|w| w[0] < w[1]),
+                "{} tactics out of order",
+                t.id
+            );
         }
     }
 }
