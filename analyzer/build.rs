@@ -27,6 +27,8 @@ fn main() {
     println!("cargo:rerun-if-env-changed=SANDTRACE_REQUIRE_PROBES");
     println!("cargo:rerun-if-env-changed=CI");
 
+    bundle_rules(&manifest.join("../rules"), &out_dir);
+
     let object = out_dir.join("sandtrace-probes.o");
     match build_probes(&probes, &out_dir) {
         Ok(built) => {
@@ -107,4 +109,41 @@ fn build_probes(probes: &Path, out_dir: &Path) -> Result<PathBuf, String> {
         return Err(format!("{} was not produced", built.display()));
     }
     Ok(built)
+}
+
+/// Embeds every rule file of rules/ (path relative to the workspace, text) as `rules_bundle.rs`.
+fn bundle_rules(rules: &Path, out_dir: &Path) {
+    println!("cargo:rerun-if-changed={}", rules.display());
+    let mut files = Vec::new();
+    let mut stack = vec![rules.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        println!("cargo:rerun-if-changed={}", dir.display());
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+                println!("cargo:rerun-if-changed={}", p.display());
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let mut code = String::from("&[\n");
+    for f in files {
+        let abs = f.canonicalize().expect("rule file path");
+        let rel = f
+            .strip_prefix(rules.parent().expect("rules has a parent"))
+            .unwrap_or(&f);
+        code.push_str(&format!(
+            "    ({:?}, include_str!({:?})),\n",
+            rel.display().to_string(),
+            abs.display().to_string()
+        ));
+    }
+    code.push_str("]\n");
+    std::fs::write(out_dir.join("rules_bundle.rs"), code).expect("write rules_bundle.rs");
 }

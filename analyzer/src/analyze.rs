@@ -26,6 +26,9 @@ pub enum AnalyzeError {
     /// Ctrl-C or SIGTERM during the run; everything was cleaned up.
     #[error("interrupted; the container and cgroup were removed")]
     Interrupted,
+    /// The rules could not be loaded.
+    #[error("rules: {0}")]
+    Rules(#[from] crate::detect::RuleError),
     /// The run lock could not be taken.
     #[error("cannot create the run lock: {0}")]
     Lock(#[source] std::io::Error),
@@ -42,6 +45,8 @@ pub struct AnalyzeOptions {
     pub max_events: usize,
     /// Ring buffer size.
     pub ring_bytes: u32,
+    /// Detection rules (the shipped set when `None`).
+    pub rules: Option<std::sync::Arc<crate::detect::RuleSet>>,
 }
 
 impl AnalyzeOptions {
@@ -52,6 +57,7 @@ impl AnalyzeOptions {
             archive: None,
             max_events: 20_000,
             ring_bytes: capture::DEFAULT_RING_BYTES,
+            rules: None,
         }
     }
 }
@@ -94,6 +100,10 @@ pub async fn analyze(
     if !capture::probes_built() {
         return Err(CaptureError::NoProbes.into());
     }
+    let rules = match &opts.rules {
+        Some(r) => std::sync::Arc::clone(r),
+        None => std::sync::Arc::new(crate::detect::RuleSet::bundled()?),
+    };
     let sandbox = Sandbox::connect().await?;
     match sandbox.gc().await {
         Ok(removed) if !removed.is_empty() => tracing::info!(?removed, "removed leftovers of dead runs"),
@@ -113,7 +123,7 @@ pub async fn analyze(
     let run_id = new_run_id();
     let _lock = RunLock::acquire(&run_id).map_err(AnalyzeError::Lock)?;
     let cgroup = RunCgroup::create(&run_id).map_err(SandboxError::from)?;
-    let result = detonate(&sandbox, &cfg, &run_id, &cgroup, &image, opts, progress).await;
+    let result = detonate(&sandbox, &cfg, &run_id, &cgroup, &image, opts, rules, progress).await;
     if let Err(e) = cgroup.remove() {
         tracing::warn!(error = %e, "cannot remove the run cgroup");
     }
@@ -127,10 +137,11 @@ async fn detonate(
     cgroup: &RunCgroup,
     image: &crate::sandbox::ImageInfo,
     opts: &AnalyzeOptions,
+    rules: std::sync::Arc<crate::detect::RuleSet>,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<Report, AnalyzeError> {
     progress("loading eBPF probes");
-    let trace = RunTrace::new(image.working_dir.clone(), opts.max_events);
+    let trace = RunTrace::with_rules(image.working_dir.clone(), opts.max_events, rules);
     let capture_cfg = CaptureConfig {
         cgroup_id: cgroup.id(),
         cgroup_level: cgroup.level(),

@@ -5,14 +5,19 @@
 //! each process's working directory, aggregates file and network activity, and keeps the events
 //! themselves up to a bound (the rest are counted).
 
-use std::collections::{BTreeMap, HashMap};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Arc,
+};
 
 use sandtrace_common::EventKind;
 use serde::{Deserialize, Serialize};
 
 use crate::{
     capture::EventSink,
+    detect::{Detector, ProcessLookup, RuleSet},
     event::{DecodeError, Event, EventData, SockAddr},
+    report::Detection,
 };
 
 /// `AT_FDCWD`: *at calls relative to the working directory.
@@ -112,10 +117,52 @@ pub struct RunTrace {
     /// The entrypoint has been executed: from here on, events are the sample's.
     started: bool,
     runtime_events: u64,
+    detector: Detector,
+}
+
+/// The process table seen by the detector (live nodes first, then the latest exited one).
+struct TableView<'a> {
+    processes: &'a [ProcessNode],
+    by_pid: &'a HashMap<u32, usize>,
+}
+
+impl ProcessLookup for TableView<'_> {
+    fn process(&self, pid: u32) -> Option<&ProcessNode> {
+        match self.by_pid.get(&pid) {
+            Some(&i) => self.processes.get(i),
+            None => self.processes.iter().rev().find(|p| p.pid == pid),
+        }
+    }
 }
 
 impl RunTrace {
-    /// An empty trace keeping at most `max_events` events (all are counted and aggregated).
+    /// An empty trace keeping at most `max_events` events (all are counted and aggregated),
+    /// evaluating `rules` on every event.
+    pub fn with_rules(initial_cwd: impl Into<String>, max_events: usize, rules: Arc<RuleSet>) -> RunTrace {
+        let mut t = RunTrace::new(initial_cwd, max_events);
+        t.detector = Detector::new(rules);
+        t
+    }
+
+    /// A trace for rule fixtures: no runtime prelude to skip, cwd `/`.
+    pub fn for_fixtures(rules: Arc<RuleSet>) -> RunTrace {
+        let mut t = RunTrace::with_rules("/", usize::MAX, rules);
+        t.started = true;
+        t
+    }
+
+    /// Detections raised so far.
+    pub fn detections(&self) -> &[Detection] {
+        self.detector.detections()
+    }
+
+    /// Number of rules evaluated.
+    pub fn rule_count(&self) -> usize {
+        self.detector.rule_count()
+    }
+
+    /// An empty trace keeping at most `max_events` events (all are counted and aggregated), with
+    /// no rules.
     pub fn new(initial_cwd: impl Into<String>, max_events: usize) -> RunTrace {
         RunTrace {
             processes: Vec::new(),
@@ -131,6 +178,7 @@ impl RunTrace {
             initial_cwd: initial_cwd.into(),
             started: false,
             runtime_events: 0,
+            detector: Detector::new(Arc::new(RuleSet::default())),
         }
     }
 
@@ -383,6 +431,11 @@ impl EventSink for RunTrace {
         self.total += 1;
         *self.by_kind.entry(kind_name(event.kind)).or_default() += 1;
         self.apply(&mut event);
+        let view = TableView {
+            processes: &self.processes,
+            by_pid: &self.by_pid,
+        };
+        self.detector.on_event(&event, &view);
         if self.events.len() < self.max_events {
             self.events.push(event);
         } else {

@@ -8,6 +8,7 @@
 pub mod analyze;
 pub mod capture;
 pub mod correlate;
+pub mod detect;
 pub mod doctor;
 pub mod event;
 pub mod report;

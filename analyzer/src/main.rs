@@ -3,12 +3,13 @@
 //! Exit codes: 0 finished with nothing at or above `--fail-on`; 1 finished with such a detection;
 //! 2 the analysis could not be completed (bad input, no Docker, no BPF), with a one-line error.
 
-use std::{io::IsTerminal, path::PathBuf, process::ExitCode, time::Duration};
+use std::{io::IsTerminal, path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use sandtrace::{
     analyze::{AnalyzeOptions, analyze},
+    detect::RuleSet,
     report::{Report, Severity, text},
     sandbox::{NetworkMode, Sandbox},
 };
@@ -35,6 +36,30 @@ enum Command {
     Doctor,
     /// Remove containers and cgroups left by runs whose analyzer died.
     Gc,
+    /// List, check, or test the detection rules.
+    Rules {
+        #[command(subcommand)]
+        action: RulesAction,
+        /// Load rules from this directory instead of the shipped set.
+        #[arg(long, global = true, value_name = "DIR")]
+        rules: Option<PathBuf>,
+    },
+    /// List the ATT&CK techniques sandtrace knows (Linux, Containers, IaaS).
+    Techniques {
+        /// Only this tactic (e.g. credential-access).
+        #[arg(long)]
+        tactic: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum RulesAction {
+    /// One line per rule: id, severity, techniques, tactic folder, name.
+    List,
+    /// Load and compile every rule (file, line and field on error).
+    Lint,
+    /// Run every rule's fixtures (each must match its `match` and not its `no_match` sequences).
+    Test,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -77,6 +102,9 @@ struct AnalyzeArgs {
     /// Most events listed in the report (all are counted and summarised).
     #[arg(long, default_value_t = 20_000)]
     max_events: usize,
+    /// Load rules from this directory instead of the shipped set.
+    #[arg(long, value_name = "DIR")]
+    rules: Option<PathBuf>,
     /// No progress lines on stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -94,6 +122,14 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 fn main() -> ExitCode {
+    // Output piped into `head` must end quietly, not panic on EPIPE.
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    let _ = unsafe {
+        nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGPIPE,
+            nix::sys::signal::SigHandler::SigDfl,
+        )
+    };
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
@@ -139,6 +175,31 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(if all { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
+        Command::Rules { action, rules } => run_rules(&action, rules.as_deref()),
+        Command::Techniques { tactic } => {
+            let filter = match tactic.as_deref() {
+                Some(t) => Some(mitre_mapping::Tactic::from_short_name(t).with_context(|| {
+                    let all: Vec<&str> = mitre_mapping::Tactic::ALL
+                        .iter()
+                        .map(|t| t.short_name())
+                        .collect();
+                    format!("unknown tactic {t} (one of: {})", all.join(", "))
+                })?),
+                None => None,
+            };
+            println!(
+                "# MITRE ATT&CK v{} (Linux, Containers, IaaS)",
+                mitre_mapping::ATTACK_VERSION
+            );
+            for t in mitre_mapping::TECHNIQUES
+                .iter()
+                .filter(|t| filter.is_none_or(|f| t.tactics.contains(&f)))
+            {
+                let tactics: Vec<&str> = t.tactics.iter().map(|x| x.short_name()).collect();
+                println!("{:<10} {:<60} {}", t.id, t.full_name(), tactics.join(","));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Gc => {
             let sandbox = Sandbox::connect().await?;
             let removed = sandbox.gc().await?;
@@ -168,6 +229,7 @@ async fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     if !args.cmd.is_empty() {
         opts.sandbox.cmd = Some(args.cmd.clone());
     }
+    opts.rules = Some(Arc::new(load_rules(args.rules.as_deref())?));
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
     let progress = move |line: &str| {
         if show_progress {
@@ -190,6 +252,59 @@ async fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         None => print!("{rendered}"),
     }
     Ok(exit_for(&report, args.fail_on))
+}
+
+fn load_rules(dir: Option<&std::path::Path>) -> anyhow::Result<RuleSet> {
+    Ok(match dir {
+        Some(d) => RuleSet::load_dir(d)?,
+        None => RuleSet::bundled()?,
+    })
+}
+
+fn run_rules(action: &RulesAction, dir: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    let rules = Arc::new(load_rules(dir)?);
+    match action {
+        RulesAction::List => {
+            for r in rules.rules() {
+                println!(
+                    "{:<40} {:<9} {:<24} {:<22} {}",
+                    r.id,
+                    format!("{:?}", r.severity).to_lowercase(),
+                    r.techniques.join(","),
+                    r.folder,
+                    r.name
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        RulesAction::Lint => {
+            let techniques: std::collections::BTreeSet<&str> = rules
+                .rules()
+                .iter()
+                .flat_map(|r| r.techniques.iter().map(String::as_str))
+                .collect();
+            println!(
+                "{} rules OK, {} techniques (ATT&CK v{})",
+                rules.rules().len(),
+                techniques.len(),
+                mitre_mapping::ATTACK_VERSION
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        RulesAction::Test => {
+            let results = sandtrace::detect::fixture::run_all(&rules);
+            let failed: Vec<_> = results.iter().filter(|r| !r.passed).collect();
+            for f in &failed {
+                println!("FAIL {} / {}: {}", f.rule, f.name, f.detail);
+            }
+            println!("{} passed, {} failed", results.len() - failed.len(), failed.len());
+            Ok(if failed.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+    }
 }
 
 fn exit_for(report: &Report, fail_on: Severity) -> ExitCode {

@@ -191,8 +191,9 @@ pub struct RunFacts<'a> {
 impl Report {
     /// Assembles the report of a finished run.
     pub fn build(facts: RunFacts<'_>, trace: &RunTrace) -> Report {
-        let detections: Vec<Detection> = Vec::new();
+        let detections: Vec<Detection> = trace.detections().to_vec();
         let (verdict, score) = verdict(&detections);
+        let techniques = techniques(&detections);
         Report {
             schema: SCHEMA.to_string(),
             run_id: facts.run_id.to_string(),
@@ -216,7 +217,7 @@ impl Report {
             },
             verdict: verdict.to_string(),
             score,
-            techniques: Vec::new(),
+            techniques,
             detections,
             stats: Stats {
                 events: trace.total_events(),
@@ -224,7 +225,7 @@ impl Report {
                 processes: trace.processes().len() as u64,
                 events_by_kind: trace.by_kind().clone(),
                 capture: facts.capture,
-                rules_loaded: 0,
+                rules_loaded: trace.rule_count() as u64,
                 runtime_events: trace.runtime_events(),
             },
             processes: trace.processes().to_vec(),
@@ -239,6 +240,37 @@ impl Report {
     pub fn max_severity(&self) -> Option<Severity> {
         self.detections.iter().map(|d| d.severity).max()
     }
+}
+
+/// Techniques named by the detections, in kill-chain order (first tactic), then by id.
+pub fn techniques(detections: &[Detection]) -> Vec<TechniqueEntry> {
+    let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
+    for d in detections {
+        for t in &d.techniques {
+            *counts.entry(t.as_str()).or_default() += 1;
+        }
+    }
+    let mut out: Vec<TechniqueEntry> = counts
+        .into_iter()
+        .map(|(id, n)| {
+            let t = mitre_mapping::lookup(id);
+            TechniqueEntry {
+                id: id.to_string(),
+                name: t.map(|t| t.full_name()).unwrap_or_default(),
+                tactics: t
+                    .map(|t| t.tactics.iter().map(|x| x.short_name().to_string()).collect())
+                    .unwrap_or_default(),
+                detections: n,
+            }
+        })
+        .collect();
+    out.sort_by_key(|t| {
+        (
+            mitre_mapping::lookup(&t.id).and_then(|x| x.first_tactic()),
+            t.id.clone(),
+        )
+    });
+    out
 }
 
 /// Verdict and score from detections: the score is the highest severity's weight (low 20, medium 45,

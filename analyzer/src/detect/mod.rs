@@ -1,0 +1,650 @@
+//! Detection: rules as data (rules/), compiled once, indexed by event kind, evaluated on the event
+//! stream with the process tree as context.
+//!
+//! A rule is either a condition on one event or a sequence of conditions within one process (or
+//! lineage) and a time window, with values captured by one step and compared by a later one
+//! (`capture: path` ... `same: path`). A rule may require an earlier detection in the lineage
+//! (`prior: [rule-id]`): detections chain.
+
+pub mod fixture;
+pub mod rule;
+
+use std::{
+    collections::{HashMap, HashSet},
+    path::Path,
+    sync::Arc,
+};
+
+use sandtrace_common::EventKind;
+
+use crate::{
+    correlate::ProcessNode,
+    event::{Event, EventData, SockAddr},
+    report::{Detection, DetectionProcess},
+};
+use rule::{Body, Condition, Field, Rule, RuleSpec};
+
+/// The rule files shipped in rules/, embedded at build time (path, text).
+static BUNDLED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/rules_bundle.rs"));
+
+/// Most partial sequences kept per rule (the oldest is dropped beyond it).
+const MAX_PARTIALS: usize = 256;
+/// Most evidence events kept per detection.
+const MAX_EVIDENCE: usize = 16;
+/// Most ancestors walked for lineage checks.
+const MAX_DEPTH: usize = 32;
+
+/// Why rules could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    /// A rule file is invalid.
+    #[error("{file}:{line}: {message}")]
+    Invalid {
+        /// Rule file.
+        file: String,
+        /// 1-based line (best effort for semantic errors).
+        line: usize,
+        /// What is wrong, with the field.
+        message: String,
+    },
+    /// Two rules share an id.
+    #[error("{file}: duplicate rule id {id} (also in {other})")]
+    Duplicate {
+        /// Rule file.
+        file: String,
+        /// Id.
+        id: String,
+        /// The other file.
+        other: String,
+    },
+    /// A rules directory could not be read.
+    #[error("cannot read rules from {path}: {source}")]
+    Io {
+        /// Path.
+        path: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Compiled rules, indexed by the event kinds that can affect them.
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+    singles: HashMap<EventKind, Vec<usize>>,
+    steps: HashMap<EventKind, Vec<(usize, usize)>>,
+}
+
+/// Finds the line of the first occurrence of `needle` in `text` (1 when absent).
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines().position(|l| l.contains(needle)).map_or(1, |i| i + 1)
+}
+
+impl RuleSet {
+    /// The rules shipped with sandtrace.
+    pub fn bundled() -> Result<RuleSet, RuleError> {
+        RuleSet::from_sources(BUNDLED.iter().map(|(p, t)| (p.to_string(), t.to_string())))
+    }
+
+    /// Every `*.yaml`/`*.yml` file below `dir` (the sub-folder is the tactic).
+    pub fn load_dir(dir: &Path) -> Result<RuleSet, RuleError> {
+        let mut files = Vec::new();
+        collect_yaml(dir, &mut files)?;
+        files.sort();
+        let mut sources = Vec::new();
+        for f in files {
+            let text = std::fs::read_to_string(&f).map_err(|source| RuleError::Io {
+                path: f.display().to_string(),
+                source,
+            })?;
+            let shown = f
+                .strip_prefix(dir.parent().unwrap_or(dir))
+                .unwrap_or(&f)
+                .display()
+                .to_string();
+            sources.push((shown, text));
+        }
+        RuleSet::from_sources(sources)
+    }
+
+    /// Parses and compiles rule files given as (path, text).
+    pub fn from_sources(sources: impl IntoIterator<Item = (String, String)>) -> Result<RuleSet, RuleError> {
+        let mut set = RuleSet::default();
+        let mut ids: HashMap<String, String> = HashMap::new();
+        for (file, text) in sources {
+            let spec: RuleSpec = serde_norway::from_str(&text).map_err(|e| RuleError::Invalid {
+                file: file.clone(),
+                line: e.location().map_or(1, |l| l.line()),
+                message: e.to_string(),
+            })?;
+            let folder = Path::new(&file)
+                .parent()
+                .and_then(|p| p.file_name())
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let rule = Rule::compile(spec, &folder).map_err(|message| {
+                let key = message.split([':', '.', '[']).next().unwrap_or("");
+                let needle = message
+                    .split_whitespace()
+                    .find(|w| w.starts_with('T') && w.len() > 4)
+                    .unwrap_or(key);
+                RuleError::Invalid {
+                    file: file.clone(),
+                    line: line_of(&text, needle),
+                    message,
+                }
+            })?;
+            if let Some(other) = ids.insert(rule.id.clone(), file.clone()) {
+                return Err(RuleError::Duplicate {
+                    file,
+                    id: rule.id,
+                    other,
+                });
+            }
+            set.push(rule);
+        }
+        Ok(set)
+    }
+
+    fn push(&mut self, rule: Rule) {
+        let idx = self.rules.len();
+        match &rule.body {
+            Body::Single(c) => {
+                for k in &c.kinds {
+                    self.singles.entry(*k).or_default().push(idx);
+                }
+            }
+            Body::Sequence(s) => {
+                for (step, c) in s.steps.iter().enumerate() {
+                    for k in &c.kinds {
+                        self.steps.entry(*k).or_default().push((idx, step));
+                    }
+                }
+            }
+        }
+        self.rules.push(rule);
+    }
+
+    /// The rules, in load order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The first `n` shipped rules (for benchmarks of how matching cost grows with the rule count).
+    pub fn bundled_subset(n: usize) -> Result<RuleSet, RuleError> {
+        RuleSet::from_sources(
+            BUNDLED
+                .iter()
+                .take(n)
+                .map(|(p, t)| (p.to_string(), t.to_string())),
+        )
+    }
+}
+
+fn collect_yaml(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<(), RuleError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| RuleError::Io {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect_yaml(&p, out)?;
+        } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// The process tree, as the detector sees it.
+pub trait ProcessLookup {
+    /// The current node of a pid.
+    fn process(&self, pid: u32) -> Option<&ProcessNode>;
+}
+
+/// What a sequence step remembered.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Captures {
+    path: Option<String>,
+    fd: Option<i64>,
+    addr: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+struct Partial {
+    next_step: usize,
+    start_ns: u64,
+    anchor: u32,
+    caps: Captures,
+    evidence: Vec<u64>,
+}
+
+/// Evaluates a rule set over one run's events.
+#[derive(Debug)]
+pub struct Detector {
+    rules: Arc<RuleSet>,
+    partials: Vec<Vec<Partial>>,
+    detections: Vec<Detection>,
+    by_key: HashMap<(usize, u32, String), usize>,
+    fired: HashMap<u32, HashSet<String>>,
+}
+
+/// The facts of one event a condition looks at.
+struct Facts<'a> {
+    ev: &'a Event,
+    exe: &'a str,
+    argv: &'a [String],
+    joined: String,
+}
+
+impl Detector {
+    /// A detector with no state.
+    pub fn new(rules: Arc<RuleSet>) -> Detector {
+        let n = rules.rules.len();
+        Detector {
+            rules,
+            partials: vec![Vec::new(); n],
+            detections: Vec::new(),
+            by_key: HashMap::new(),
+            fired: HashMap::new(),
+        }
+    }
+
+    /// Number of rules evaluated.
+    pub fn rule_count(&self) -> usize {
+        self.rules.rules.len()
+    }
+
+    /// Detections so far, in the order they were raised.
+    pub fn detections(&self) -> &[Detection] {
+        &self.detections
+    }
+
+    /// The rule set.
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// Evaluates one (already correlated) event.
+    pub fn on_event(&mut self, ev: &Event, procs: &dyn ProcessLookup) {
+        let rules = Arc::clone(&self.rules);
+        let singles = rules.singles.get(&ev.kind);
+        let steps = rules.steps.get(&ev.kind);
+        if singles.is_none() && steps.is_none() {
+            return;
+        }
+        let node = procs.process(ev.pid);
+        let (exe, argv): (&str, &[String]) = match &ev.data {
+            EventData::Exec { filename, argv, .. } => (filename, argv),
+            _ => node.map_or(("", &[][..]), |p| (p.exe.as_str(), p.argv.as_slice())),
+        };
+        let facts = Facts {
+            ev,
+            exe,
+            argv,
+            joined: argv.join(" "),
+        };
+        if let Some(list) = singles {
+            for &r in list {
+                let rule = &rules.rules[r];
+                let Body::Single(cond) = &rule.body else { continue };
+                if self.holds(cond, &facts, procs) && !self.excepted(rule, &facts, procs) {
+                    self.raise(r, rule, &facts, vec![ev.seq]);
+                }
+            }
+        }
+        if let Some(list) = steps {
+            for &(r, step) in list {
+                let rule = &rules.rules[r];
+                let Body::Sequence(seq) = &rule.body else { continue };
+                let cond = &seq.steps[step];
+                if !self.holds(cond, &facts, procs) {
+                    continue;
+                }
+                if step == 0 {
+                    let caps = capture(cond, &facts, Captures::default());
+                    let parts = &mut self.partials[r];
+                    if let Some(p) = parts
+                        .iter_mut()
+                        .find(|p| p.next_step == 1 && p.anchor == ev.pid && p.caps == caps)
+                    {
+                        p.start_ns = ev.ts_ns;
+                        p.evidence = vec![ev.seq];
+                    } else {
+                        if parts.len() >= MAX_PARTIALS {
+                            parts.remove(0);
+                        }
+                        parts.push(Partial {
+                            next_step: 1,
+                            start_ns: ev.ts_ns,
+                            anchor: ev.pid,
+                            caps,
+                            evidence: vec![ev.seq],
+                        });
+                    }
+                    continue;
+                }
+                let within = u64::try_from(seq.within.as_nanos()).unwrap_or(u64::MAX);
+                let mut completed = Vec::new();
+                let mut parts = std::mem::take(&mut self.partials[r]);
+                parts.retain(|p| ev.ts_ns.saturating_sub(p.start_ns) <= within);
+                for (i, p) in parts.iter_mut().enumerate() {
+                    if p.next_step != step {
+                        continue;
+                    }
+                    let in_scope = p.anchor == ev.pid || (seq.lineage && descends(ev.pid, p.anchor, procs));
+                    if !in_scope || !same(cond, &facts, &p.caps) {
+                        continue;
+                    }
+                    p.caps = capture(cond, &facts, p.caps.clone());
+                    p.evidence.push(ev.seq);
+                    p.next_step += 1;
+                    if p.next_step == seq.steps.len() {
+                        completed.push(i);
+                    }
+                }
+                for &i in completed.iter().rev() {
+                    let p = parts.remove(i);
+                    if !self.excepted(rule, &facts, procs) {
+                        self.raise(r, rule, &facts, p.evidence);
+                    }
+                }
+                self.partials[r] = parts;
+            }
+        }
+    }
+
+    fn excepted(&self, rule: &Rule, f: &Facts<'_>, procs: &dyn ProcessLookup) -> bool {
+        rule.exceptions.iter().any(|c| self.holds(c, f, procs))
+    }
+
+    fn raise(&mut self, r: usize, rule: &Rule, f: &Facts<'_>, evidence: Vec<u64>) {
+        let message = message(rule, f);
+        let key = (r, f.ev.pid, message.clone());
+        self.fired.entry(f.ev.pid).or_default().insert(rule.id.clone());
+        if let Some(&i) = self.by_key.get(&key) {
+            let d = &mut self.detections[i];
+            for e in evidence {
+                if d.evidence.len() < MAX_EVIDENCE && !d.evidence.contains(&e) {
+                    d.evidence.push(e);
+                }
+            }
+            return;
+        }
+        self.by_key.insert(key, self.detections.len());
+        self.detections.push(Detection {
+            rule: rule.id.clone(),
+            severity: rule.severity,
+            techniques: rule.techniques.clone(),
+            message,
+            process: DetectionProcess {
+                pid: f.ev.pid,
+                exe: f.exe.to_string(),
+                argv: f.argv.to_vec(),
+            },
+            evidence,
+        });
+    }
+
+    fn holds(&self, c: &Condition, f: &Facts<'_>, procs: &dyn ProcessLookup) -> bool {
+        let ev = f.ev;
+        if !c.kinds.contains(&ev.kind) {
+            return false;
+        }
+        if let Some(g) = &c.program
+            && !program_names(f.exe, f.argv, &ev.comm).any(|n| g.is_match(n))
+        {
+            return false;
+        }
+        if c.exe.as_ref().is_some_and(|g| !g.is_match(f.exe))
+            || c.comm.as_ref().is_some_and(|g| !g.is_match(&ev.comm))
+        {
+            return false;
+        }
+        if !c.argv_contains.is_empty() && !c.argv_contains.iter().any(|s| f.joined.contains(s.as_str())) {
+            return false;
+        }
+        if c.argv_regex.as_ref().is_some_and(|r| !r.is_match(&f.joined)) {
+            return false;
+        }
+        if !c.arg.is_empty() && !f.argv.iter().any(|a| c.arg.contains(a)) {
+            return false;
+        }
+        if !c.uid.is_empty() && !c.uid.contains(&ev.uid) {
+            return false;
+        }
+        let sys = match &ev.data {
+            EventData::Syscall(s) => Some(s.as_ref()),
+            _ => None,
+        };
+        let path = match &ev.data {
+            EventData::Exec { filename, .. } => Some(filename.as_str()),
+            _ => sys.and_then(|s| s.path.as_deref()),
+        };
+        if c.path
+            .as_ref()
+            .is_some_and(|g| !path.is_some_and(|p| g.is_match(p)))
+        {
+            return false;
+        }
+        if c.path2.as_ref().is_some_and(|g| {
+            !sys.and_then(|s| s.path2.as_deref())
+                .is_some_and(|p| g.is_match(p))
+        }) {
+            return false;
+        }
+        if c.name
+            .as_ref()
+            .is_some_and(|g| !sys.and_then(|s| s.name.as_deref()).is_some_and(|p| g.is_match(p)))
+        {
+            return false;
+        }
+        let flags = sys.and_then(|s| s.flags).unwrap_or(0);
+        if c.flags_any.is_some_and(|b| flags & b == 0) || c.flags_all.is_some_and(|b| flags & b != b) {
+            return false;
+        }
+        if c.mode_any
+            .is_some_and(|b| sys.and_then(|s| s.mode).unwrap_or(0) & b == 0)
+        {
+            return false;
+        }
+        if !c.addr.is_empty() || !c.port.is_empty() {
+            let Some(SockAddr::Inet { address, port }) = sys.and_then(|s| s.addr.as_ref()) else {
+                return false;
+            };
+            if !c.port.is_empty() && !c.port.contains(port) {
+                return false;
+            }
+            if !c.addr.is_empty() {
+                let Ok(ip) = address.parse::<std::net::IpAddr>() else {
+                    return false;
+                };
+                if !c.addr.iter().any(|n| n.contains(&ip)) {
+                    return false;
+                }
+            }
+        }
+        if let Some(ok) = c.ret {
+            let Some(s) = sys else { return false };
+            if (s.ret >= 0) != ok {
+                return false;
+            }
+        }
+        if !c.error.is_empty()
+            && !sys
+                .and_then(|s| s.error.as_ref())
+                .is_some_and(|e| c.error.contains(e))
+        {
+            return false;
+        }
+        if !c.syscall.is_empty() && !sys.is_some_and(|s| c.syscall.contains(&s.syscall)) {
+            return false;
+        }
+        if !c.op.is_empty() && !sys.and_then(|s| s.op).is_some_and(|o| c.op.contains(&o)) {
+            return false;
+        }
+        if !c.fd.is_empty() && !sys.and_then(|s| s.fd).is_some_and(|o| c.fd.contains(&o)) {
+            return false;
+        }
+        if !c.fd2.is_empty() && !sys.and_then(|s| s.fd2).is_some_and(|o| c.fd2.contains(&o)) {
+            return false;
+        }
+        if c.parent_program.is_some() || c.ancestor_program.is_some() {
+            let mut ancestors = Ancestors::new(ev.pid, procs);
+            if let Some(g) = &c.parent_program {
+                let Some(parent) = ancestors.next() else {
+                    return false;
+                };
+                if !program_names(&parent.exe, &parent.argv, &parent.comm).any(|n| g.is_match(n)) {
+                    return false;
+                }
+            }
+            if let Some(g) = &c.ancestor_program
+                && !Ancestors::new(ev.pid, procs)
+                    .any(|a| program_names(&a.exe, &a.argv, &a.comm).any(|n| g.is_match(n)))
+            {
+                return false;
+            }
+        }
+        if !c.prior.is_empty() {
+            let hit = |pid: u32| {
+                self.fired
+                    .get(&pid)
+                    .is_some_and(|s| c.prior.iter().any(|r| s.contains(r)))
+            };
+            if !hit(ev.pid) && !Ancestors::new(ev.pid, procs).any(|a| hit(a.pid)) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Basenames of the executable and argv[0], and the comm.
+fn program_names<'a>(exe: &'a str, argv: &'a [String], comm: &'a str) -> impl Iterator<Item = &'a str> {
+    let base = |s: &'a str| s.rsplit('/').next().unwrap_or(s);
+    [Some(base(exe)), argv.first().map(|a| base(a)), Some(comm)]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.is_empty())
+}
+
+struct Ancestors<'a> {
+    pid: u32,
+    procs: &'a dyn ProcessLookup,
+    depth: usize,
+}
+
+impl<'a> Ancestors<'a> {
+    fn new(pid: u32, procs: &'a dyn ProcessLookup) -> Ancestors<'a> {
+        Ancestors { pid, procs, depth: 0 }
+    }
+}
+
+impl<'a> Iterator for Ancestors<'a> {
+    type Item = &'a ProcessNode;
+    fn next(&mut self) -> Option<&'a ProcessNode> {
+        if self.depth >= MAX_DEPTH {
+            return None;
+        }
+        self.depth += 1;
+        let ppid = self.procs.process(self.pid)?.ppid;
+        if ppid == self.pid || ppid == 0 {
+            return None;
+        }
+        let parent = self.procs.process(ppid)?;
+        self.pid = ppid;
+        Some(parent)
+    }
+}
+
+fn descends(pid: u32, anchor: u32, procs: &dyn ProcessLookup) -> bool {
+    Ancestors::new(pid, procs).any(|a| a.pid == anchor)
+}
+
+fn addr_text(ev: &Event) -> Option<String> {
+    match &ev.data {
+        EventData::Syscall(s) => match s.addr.as_ref()? {
+            SockAddr::Inet { address, port } => Some(format!("{address}:{port}")),
+            SockAddr::Unix { path } => Some(format!("unix:{path}")),
+            SockAddr::Other { number } => Some(format!("family {number}")),
+        },
+        _ => None,
+    }
+}
+
+fn event_path(ev: &Event) -> Option<String> {
+    match &ev.data {
+        EventData::Exec { filename, .. } => Some(filename.clone()),
+        EventData::Syscall(s) => s.path.clone(),
+        _ => None,
+    }
+}
+
+fn capture(c: &Condition, f: &Facts<'_>, mut caps: Captures) -> Captures {
+    for field in &c.capture {
+        match field {
+            Field::Path => caps.path = event_path(f.ev),
+            Field::Fd => {
+                caps.fd = match &f.ev.data {
+                    EventData::Syscall(s) => s.fd,
+                    _ => None,
+                }
+            }
+            Field::Addr => caps.addr = addr_text(f.ev),
+        }
+    }
+    caps
+}
+
+fn same(c: &Condition, f: &Facts<'_>, caps: &Captures) -> bool {
+    c.same.iter().all(|field| match field {
+        Field::Path => caps.path.is_some() && event_path(f.ev) == caps.path,
+        Field::Fd => {
+            caps.fd.is_some()
+                && match &f.ev.data {
+                    EventData::Syscall(s) => s.fd == caps.fd,
+                    _ => false,
+                }
+        }
+        Field::Addr => caps.addr.is_some() && addr_text(f.ev) == caps.addr,
+    })
+}
+
+fn message(rule: &Rule, f: &Facts<'_>) -> String {
+    let ev = f.ev;
+    let path = event_path(ev).unwrap_or_default();
+    let (path2, name) = match &ev.data {
+        EventData::Syscall(s) => (
+            s.path2.clone().unwrap_or_default(),
+            s.name.clone().unwrap_or_default(),
+        ),
+        _ => (String::new(), String::new()),
+    };
+    let addr = addr_text(ev).unwrap_or_default();
+    let argv: String = f.joined.chars().take(200).collect();
+    match &rule.message {
+        Some(t) => t
+            .replace("{exe}", f.exe)
+            .replace("{argv}", &argv)
+            .replace("{path}", &path)
+            .replace("{path2}", &path2)
+            .replace("{name}", &name)
+            .replace("{addr}", &addr)
+            .replace("{comm}", &ev.comm),
+        None => {
+            let detail = [&addr, &path, &argv]
+                .into_iter()
+                .find(|s| !s.is_empty())
+                .cloned()
+                .unwrap_or_default();
+            if detail.is_empty() {
+                rule.name.clone()
+            } else {
+                format!("{}: {detail}", rule.name)
+            }
+        }
+    }
+}
