@@ -242,3 +242,34 @@ fn a_missing_image_is_a_clear_error() {
     let msg = format!("{err:#}");
     assert!(msg.contains("not present locally"), "{msg}");
 }
+
+/// Every corpus image with an `expected.json` (`{"techniques": [...], "benign": bool}`): its expected
+/// techniques must all be reported, and a benign image must get no high or critical detection.
+#[test]
+fn corpus_images_show_their_expected_techniques() {
+    if !privileged() {
+        return;
+    }
+    let cases = sandtrace_e2e::corpus_cases().expect("corpus");
+    assert!(cases.len() >= 5, "corpus cases: {}", cases.len());
+    let mut failures = Vec::new();
+    // Two at a time: two cores, and concurrent runs are part of the design.
+    for chunk in cases.chunks(2) {
+        let opts: Vec<_> = chunk.iter().map(|c| c.options()).collect();
+        for (case, result) in chunk.iter().zip(run_concurrently(&opts)) {
+            match result {
+                Err(e) => failures.push(format!("{}: analysis failed: {e:#}", case.name)),
+                Ok(r) => {
+                    failures.extend(case.check(&r));
+                    assert_nothing_left(&r.run_id);
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} corpus failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

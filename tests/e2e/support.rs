@@ -137,3 +137,77 @@ pub fn assert_nothing_left(run_id: &str) {
         "run lock left behind"
     );
 }
+
+/// One corpus image and what its analysis must show.
+#[derive(Debug, Clone)]
+pub struct CorpusCase {
+    /// Directory name (image `sandtrace-corpus/<name>`).
+    pub name: String,
+    /// Techniques that must be reported.
+    pub techniques: Vec<String>,
+    /// No high or critical detection allowed.
+    pub benign: bool,
+    /// Time limit.
+    pub timeout_s: u64,
+}
+
+impl CorpusCase {
+    /// Analysis options for this image.
+    pub fn options(&self) -> AnalyzeOptions {
+        let mut o = options(&self.name);
+        o.sandbox.timeout = std::time::Duration::from_secs(self.timeout_s);
+        o
+    }
+
+    /// What is wrong with its report (empty when it is right).
+    pub fn check(&self, r: &Report) -> Vec<String> {
+        let mut out = Vec::new();
+        let found: Vec<&str> = r.techniques.iter().map(|t| t.id.as_str()).collect();
+        for t in &self.techniques {
+            if !found.contains(&t.as_str()) {
+                out.push(format!("{}: expected {t}, found {found:?}", self.name));
+            }
+        }
+        if self.benign {
+            for d in &r.detections {
+                if d.severity >= sandtrace::report::Severity::High {
+                    out.push(format!(
+                        "{}: benign image got {:?} detection {}: {}",
+                        self.name, d.severity, d.rule, d.message
+                    ));
+                }
+            }
+        }
+        for d in &r.detections {
+            if d.evidence.is_empty() {
+                out.push(format!("{}: detection {} has no evidence", self.name, d.rule));
+            }
+        }
+        out
+    }
+}
+
+/// Corpus images that carry an `expected.json`.
+pub fn corpus_cases() -> Result<Vec<CorpusCase>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
+    let mut cases = Vec::new();
+    for entry in std::fs::read_dir(&dir)?.flatten() {
+        let expected = entry.path().join("expected.json");
+        if !expected.exists() {
+            continue;
+        }
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&expected)?)
+            .with_context(|| format!("{}", expected.display()))?;
+        cases.push(CorpusCase {
+            name: entry.file_name().to_string_lossy().into_owned(),
+            techniques: v["techniques"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|t| t.as_str().map(String::from)).collect())
+                .unwrap_or_default(),
+            benign: v["benign"].as_bool().unwrap_or(false),
+            timeout_s: v["timeout_s"].as_u64().unwrap_or(20),
+        });
+    }
+    cases.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(cases)
+}
