@@ -123,23 +123,42 @@ pub async fn analyze(
     let run_id = new_run_id();
     let _lock = RunLock::acquire(&run_id).map_err(AnalyzeError::Lock)?;
     let cgroup = RunCgroup::create(&run_id).map_err(SandboxError::from)?;
-    let result = detonate(&sandbox, &cfg, &run_id, &cgroup, &image, opts, rules, progress).await;
+    let run = RunSetup {
+        sandbox: &sandbox,
+        cfg: &cfg,
+        run_id: &run_id,
+        cgroup: &cgroup,
+        image: &image,
+    };
+    let result = detonate(&run, opts, rules, progress).await;
     if let Err(e) = cgroup.remove() {
         tracing::warn!(error = %e, "cannot remove the run cgroup");
     }
     result
 }
 
+/// What a run has set up before detonation.
+struct RunSetup<'a> {
+    sandbox: &'a Sandbox,
+    cfg: &'a SandboxConfig,
+    run_id: &'a str,
+    cgroup: &'a RunCgroup,
+    image: &'a crate::sandbox::ImageInfo,
+}
+
 async fn detonate(
-    sandbox: &Sandbox,
-    cfg: &SandboxConfig,
-    run_id: &str,
-    cgroup: &RunCgroup,
-    image: &crate::sandbox::ImageInfo,
+    run: &RunSetup<'_>,
     opts: &AnalyzeOptions,
     rules: std::sync::Arc<crate::detect::RuleSet>,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<Report, AnalyzeError> {
+    let RunSetup {
+        sandbox,
+        cfg,
+        run_id,
+        cgroup,
+        image,
+    } = *run;
     progress("loading eBPF probes");
     let trace = RunTrace::with_rules(image.working_dir.clone(), opts.max_events, rules);
     let capture_cfg = CaptureConfig {

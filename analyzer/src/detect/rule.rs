@@ -257,7 +257,7 @@ pub struct Sequence {
 #[derive(Debug)]
 pub enum Body {
     /// One event.
-    Single(Condition),
+    Single(Box<Condition>),
     /// Several events in order.
     Sequence(Sequence),
 }
@@ -419,7 +419,9 @@ impl Rule {
             }
         }
         let body = match (spec.condition, spec.sequence) {
-            (Some(c), None) => Body::Single(Condition::compile(c).map_err(|e| format!("match.{e}"))?),
+            (Some(c), None) => {
+                Body::Single(Box::new(Condition::compile(c).map_err(|e| format!("match.{e}"))?))
+            }
             (None, Some(s)) => {
                 let within =
                     humantime::parse_duration(&s.within).map_err(|e| format!("sequence.within: {e}"))?;
