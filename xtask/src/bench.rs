@@ -14,6 +14,8 @@ use crate::{cargo, corpus, exec, root, setup::DOCKER};
 pub enum Which {
     /// Capture overhead: the same syscall workload untraced, traced by sandtrace, under strace -f.
     Capture,
+    /// Events/s through correlation and the compiled rule set on a recorded stream (no root needed).
+    Rules,
 }
 
 const OPENS: &str = "200000";
@@ -22,6 +24,7 @@ const FORKS: &str = "2000";
 pub fn run(which: Which, write: bool, runs: usize) -> Result<()> {
     match which {
         Which::Capture => capture(write, runs.max(1)),
+        Which::Rules => rules(write),
     }
 }
 
@@ -159,6 +162,23 @@ fn capture(write: bool, runs: usize) -> Result<()> {
     println!("{table}");
     if write {
         write_section("capture", "cargo xtask bench capture --write", &table)?;
+    }
+    Ok(())
+}
+
+fn rules(write: bool) -> Result<()> {
+    let out = cargo()
+        .args(["bench", "-p", "sandtrace", "--bench", "rules"])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cargo bench")?;
+    if !out.status.success() {
+        bail!("the rules benchmark failed");
+    }
+    let table = String::from_utf8_lossy(&out.stdout).into_owned();
+    println!("{table}");
+    if write {
+        write_section("rules", "cargo xtask bench rules --write", &table)?;
     }
     Ok(())
 }

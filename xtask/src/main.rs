@@ -70,7 +70,9 @@ fn main() -> Result<()> {
         Cmd::Demo => demo(),
         Cmd::Test { no_lint } => test(no_lint),
         Cmd::Bench { which, write, runs } => {
-            setup::run()?;
+            if matches!(which, bench::Which::Capture) {
+                setup::run()?;
+            }
             bench::run(which, write, runs)
         }
     }
