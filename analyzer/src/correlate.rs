@@ -474,3 +474,5 @@ pub fn normalize(path: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tree_tests;

@@ -615,4 +615,6 @@ pub fn errno_name(errno: i64) -> String {
 }
 
 #[cfg(test)]
+mod roundtrip;
+#[cfg(test)]
 mod tests;

@@ -648,3 +648,6 @@ fn message(rule: &Rule, f: &Facts<'_>) -> String {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,208 @@
+//! Engine semantics: indexing, sequences with captures and scope, windows, exceptions, priors,
+//! de-duplication, and load errors with file, line and field.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::{capture::EventSink, correlate::RunTrace, detect::fixture::FixtureEvent};
+
+fn rules(yaml: &[&str]) -> Arc<RuleSet> {
+    Arc::new(
+        RuleSet::from_sources(
+            yaml.iter()
+                .enumerate()
+                .map(|(i, y)| (format!("rules/test/r{i}.yaml"), (*y).to_string())),
+        )
+        .expect("rules compile"),
+    )
+}
+
+fn run(rules: &Arc<RuleSet>, events: &[&str]) -> Vec<Detection> {
+    let mut t = RunTrace::for_fixtures(Arc::clone(rules));
+    for (i, e) in events.iter().enumerate() {
+        let fe: FixtureEvent = serde_norway::from_str(e).expect("event yaml");
+        t.event(fe.to_event(i as u64).expect("event"));
+    }
+    t.detections().to_vec()
+}
+
+const DROP_EXEC: &str = r#"
+id: drop-exec
+name: dropped and executed
+description: d
+severity: high
+techniques: [T1105]
+sequence:
+  within: 10s
+  steps:
+    - {kind: open, path: ["/tmp/*"], flags_any: [O_WRONLY, O_CREAT], capture: path}
+    - {kind: chmod, mode_any: EXEC_BITS, same: path}
+    - {kind: exec, same: path}
+"#;
+
+#[test]
+fn sequences_need_order_same_values_lineage_and_window() {
+    let r = rules(&[DROP_EXEC]);
+    let hit = run(
+        &r,
+        &[
+            "{kind: exec, pid: 10, filename: /bin/sh, argv: [sh]}",
+            "{kind: open, pid: 10, path: /tmp/x, flags: 65}",
+            "{kind: chmod, pid: 10, path: /tmp/x, mode: 493}",
+            "{kind: fork, pid: 10, child: 11}",
+            "{kind: exec, pid: 11, filename: /tmp/x, argv: [/tmp/x]}",
+        ],
+    );
+    assert_eq!(hit.len(), 1);
+    assert_eq!(hit[0].evidence, vec![1, 2, 4]);
+    assert_eq!(hit[0].techniques, ["T1105"]);
+    // Another path executed: no match.
+    assert!(
+        run(
+            &r,
+            &[
+                "{kind: open, pid: 10, path: /tmp/x, flags: 65}",
+                "{kind: chmod, pid: 10, path: /tmp/x, mode: 493}",
+                "{kind: exec, pid: 10, filename: /tmp/y}"
+            ]
+        )
+        .is_empty()
+    );
+    // Out of order: no match.
+    assert!(
+        run(
+            &r,
+            &[
+                "{kind: chmod, pid: 10, path: /tmp/x, mode: 493}",
+                "{kind: open, pid: 10, path: /tmp/x, flags: 65}",
+                "{kind: exec, pid: 10, filename: /tmp/x}"
+            ]
+        )
+        .is_empty()
+    );
+    // An unrelated process (not a descendant): no match.
+    assert!(
+        run(
+            &r,
+            &[
+                "{kind: open, pid: 10, path: /tmp/x, flags: 65}",
+                "{kind: chmod, pid: 10, path: /tmp/x, mode: 493}",
+                "{kind: exec, pid: 99, ppid: 1, filename: /tmp/x}"
+            ]
+        )
+        .is_empty()
+    );
+    // Outside the window: no match.
+    assert!(
+        run(
+            &r,
+            &[
+                "{kind: open, pid: 10, path: /tmp/x, flags: 65, t: 0}",
+                "{kind: chmod, pid: 10, path: /tmp/x, mode: 493, t: 1}",
+                "{kind: exec, pid: 10, filename: /tmp/x, t: 20000}"
+            ]
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn exceptions_priors_and_dedup() {
+    let base = r#"
+id: shadow-read
+name: shadow read
+description: d
+severity: high
+techniques: [T1003.008]
+match: {kind: open, path: [/etc/shadow]}
+exceptions:
+  - program: [passwd]
+"#;
+    let chained = r#"
+id: after-shadow
+name: network after shadow read
+description: d
+severity: critical
+techniques: [T1041]
+match: {kind: connect, prior: [shadow-read]}
+"#;
+    let r = rules(&[base, chained]);
+    let d = run(
+        &r,
+        &[
+            "{kind: exec, pid: 10, filename: /bin/cat, argv: [cat, /etc/shadow]}",
+            "{kind: open, pid: 10, path: /etc/shadow}",
+            "{kind: open, pid: 10, path: /etc/shadow}",
+            "{kind: fork, pid: 10, child: 11}",
+            "{kind: connect, pid: 11, addr: '127.0.0.1:4444'}",
+        ],
+    );
+    let ids: Vec<&str> = d.iter().map(|d| d.rule.as_str()).collect();
+    assert_eq!(ids, ["shadow-read", "after-shadow"]);
+    assert_eq!(
+        d[0].evidence,
+        vec![1, 2],
+        "same rule, process and message: one detection, more evidence"
+    );
+    let excepted = run(
+        &r,
+        &[
+            "{kind: exec, pid: 10, filename: /usr/bin/passwd, argv: [passwd]}",
+            "{kind: open, pid: 10, path: /etc/shadow}",
+        ],
+    );
+    assert!(excepted.is_empty());
+    assert!(
+        run(&r, &["{kind: connect, pid: 12, addr: '127.0.0.1:4444'}"]).is_empty(),
+        "no prior: no chained match"
+    );
+}
+
+#[test]
+fn rules_are_indexed_by_kind() {
+    let r = rules(&[DROP_EXEC]);
+    assert!(r.singles.is_empty());
+    let kinds: Vec<_> = r.steps.keys().copied().collect();
+    assert_eq!(kinds.len(), 3);
+    assert!(!r.steps.contains_key(&EventKind::Connect));
+}
+
+#[test]
+fn load_errors_name_file_line_and_field() {
+    let bad_field = "id: x\nname: n\ndescription: d\nseverity: low\ntechniques: [T1082]\nmatch:\n  kind: exec\n  patth: /x\n";
+    let e = RuleSet::from_sources([("rules/d/x.yaml".to_string(), bad_field.to_string())])
+        .expect_err("unknown field");
+    let msg = e.to_string();
+    assert!(msg.starts_with("rules/d/x.yaml:"), "{msg}");
+    assert!(msg.contains("patth"), "{msg}");
+
+    let bad_tech =
+        "id: x\nname: n\ndescription: d\nseverity: low\ntechniques: [T9999]\nmatch: {kind: exec}\n";
+    let e = RuleSet::from_sources([("rules/d/x.yaml".to_string(), bad_tech.to_string())])
+        .expect_err("unknown technique");
+    assert_eq!(e.to_string().split(':').nth(1), Some("5"), "{e}");
+    assert!(e.to_string().contains("T9999"));
+
+    let bad_kind =
+        "id: x\nname: n\ndescription: d\nseverity: low\ntechniques: [T1082]\nmatch: {kind: teleport}\n";
+    assert!(
+        RuleSet::from_sources([("a.yaml".into(), bad_kind.into())])
+            .expect_err("kind")
+            .to_string()
+            .contains("unknown event kind teleport")
+    );
+
+    let one = "id: x\nname: n\ndescription: d\nseverity: low\ntechniques: [T1082]\nmatch: {kind: exec}\n";
+    let dup = RuleSet::from_sources([("a.yaml".into(), one.into()), ("b.yaml".into(), one.into())])
+        .expect_err("duplicate");
+    assert!(dup.to_string().contains("duplicate rule id x"));
+}
+
+#[test]
+fn every_shipped_rule_loads_and_passes_its_fixtures() {
+    let set = Arc::new(RuleSet::bundled().expect("shipped rules load"));
+    assert!(!set.rules().is_empty());
+    let results = fixture::run_all(&set);
+    let failed: Vec<_> = results.iter().filter(|r| !r.passed).collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+}
