@@ -20,6 +20,9 @@ use crate::{
     report::Detection,
 };
 
+/// Most distinct paths, and most distinct network endpoints, summarised (the rest are counted).
+pub const MAX_SUMMARY_ENTRIES: usize = 50_000;
+
 /// `AT_FDCWD`: *at calls relative to the working directory.
 const AT_FDCWD: i64 = -100;
 
@@ -118,6 +121,7 @@ pub struct RunTrace {
     started: bool,
     runtime_events: u64,
     detector: Detector,
+    summary_omitted: u64,
 }
 
 /// The process table seen by the detector (live nodes first, then the latest exited one).
@@ -151,6 +155,11 @@ impl RunTrace {
         t
     }
 
+    /// File or network actions left out of the summaries because of their bound.
+    pub fn summary_omitted(&self) -> u64 {
+        self.summary_omitted
+    }
+
     /// Detections raised so far.
     pub fn detections(&self) -> &[Detection] {
         self.detector.detections()
@@ -159,6 +168,11 @@ impl RunTrace {
     /// Number of rules evaluated.
     pub fn rule_count(&self) -> usize {
         self.detector.rule_count()
+    }
+
+    /// Rule matches beyond the detection bound.
+    pub fn detections_omitted(&self) -> u64 {
+        self.detector.detections_omitted()
     }
 
     /// An empty trace keeping at most `max_events` events (all are counted and aggregated), with
@@ -179,6 +193,7 @@ impl RunTrace {
             started: false,
             runtime_events: 0,
             detector: Detector::new(Arc::new(RuleSet::default())),
+            summary_omitted: 0,
         }
     }
 
@@ -370,6 +385,11 @@ impl RunTrace {
             _ => None,
         };
         if let (Some(op), Some(path)) = (file_op, &sys.path) {
+            // A sample creating millions of distinct names must not exhaust the analyzer's memory.
+            if !self.files.contains_key(path) && self.files.len() >= MAX_SUMMARY_ENTRIES {
+                self.summary_omitted += 1;
+                return;
+            }
             let entry = self.files.entry(path.clone()).or_insert_with(|| FileActivity {
                 path: path.clone(),
                 ..Default::default()
@@ -396,14 +416,16 @@ impl RunTrace {
                 SockAddr::Unix { path } => format!("unix:{path}"),
                 SockAddr::Other { number } => format!("family {number}"),
             };
-            let entry = self
-                .network
-                .entry((op.to_string(), text.clone()))
-                .or_insert_with(|| NetworkActivity {
-                    op: op.to_string(),
-                    addr: text,
-                    ..Default::default()
-                });
+            let key = (op.to_string(), text.clone());
+            if !self.network.contains_key(&key) && self.network.len() >= MAX_SUMMARY_ENTRIES {
+                self.summary_omitted += 1;
+                return;
+            }
+            let entry = self.network.entry(key).or_insert_with(|| NetworkActivity {
+                op: op.to_string(),
+                addr: text,
+                ..Default::default()
+            });
             entry.count += 1;
             if failed {
                 entry.failures += 1;

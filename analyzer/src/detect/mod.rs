@@ -31,6 +31,8 @@ static BUNDLED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/rules_bund
 const MAX_PARTIALS: usize = 256;
 /// Most evidence events kept per detection.
 const MAX_EVIDENCE: usize = 16;
+/// Most detections kept per run (further matches are counted).
+const MAX_DETECTIONS: usize = 10_000;
 /// Most ancestors walked for lineage checks.
 const MAX_DEPTH: usize = 32;
 
@@ -229,6 +231,7 @@ pub struct Detector {
     detections: Vec<Detection>,
     by_key: HashMap<(usize, u32, String), usize>,
     fired: HashMap<u32, HashSet<String>>,
+    detections_omitted: u64,
 }
 
 /// The facts of one event a condition looks at.
@@ -249,7 +252,13 @@ impl Detector {
             detections: Vec::new(),
             by_key: HashMap::new(),
             fired: HashMap::new(),
+            detections_omitted: 0,
         }
+    }
+
+    /// Matches beyond the detection bound (counted, not listed).
+    pub fn detections_omitted(&self) -> u64 {
+        self.detections_omitted
     }
 
     /// Number of rules evaluated.
@@ -371,6 +380,10 @@ impl Detector {
                     d.evidence.push(e);
                 }
             }
+            return;
+        }
+        if self.detections.len() >= MAX_DETECTIONS {
+            self.detections_omitted += 1;
             return;
         }
         self.by_key.insert(key, self.detections.len());

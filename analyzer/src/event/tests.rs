@@ -217,7 +217,8 @@ impl XorShift {
 /// without a case here fails to compile.
 fn roundtrip_case(kind: EventKind) -> (Vec<u8>, Event) {
     use EventKind as K;
-    let sys_case = |r: SyscallEvent, truncated: bool, d: SyscallData| (bytes_of(&r), sys_event(kind, truncated, d));
+    let sys_case =
+        |r: SyscallEvent, truncated: bool, d: SyscallData| (bytes_of(&r), sys_event(kind, truncated, d));
     match kind {
         K::Fork => {
             let mut r: ForkEvent = zeroed();
@@ -260,7 +261,10 @@ fn roundtrip_case(kind: EventKind) -> (Vec<u8>, Event) {
             (bytes_of(&r), expected_event(kind, false, data))
         }
         K::ExecFailed => sys_case(
-            with_str0(syscall(kind, 322, [AT_FDCWD, PTR, PTR, PTR, 0x1000, 0], -13), b"./missing"),
+            with_str0(
+                syscall(kind, 322, [AT_FDCWD, PTR, PTR, PTR, 0x1000, 0], -13),
+                b"./missing",
+            ),
             false,
             SyscallData {
                 syscall: "execveat".into(),
@@ -274,7 +278,10 @@ fn roundtrip_case(kind: EventKind) -> (Vec<u8>, Event) {
             },
         ),
         K::Open => sys_case(
-            with_str0(syscall(kind, 257, [AT_FDCWD, PTR, 0o101, 0o644, 0, 0], 3), b"etc/passwd"),
+            with_str0(
+                syscall(kind, 257, [AT_FDCWD, PTR, 0o101, 0o644, 0, 0], 3),
+                b"etc/passwd",
+            ),
             false,
             SyscallData {
                 syscall: "openat".into(),
@@ -347,7 +354,10 @@ fn roundtrip_case(kind: EventKind) -> (Vec<u8>, Event) {
             },
         ),
         K::Link => sys_case(
-            with_str1(with_str0(syscall(kind, 265, [3, PTR, 4, PTR, 0x400, 0], 0), b"a"), b"b"),
+            with_str1(
+                with_str0(syscall(kind, 265, [3, PTR, 4, PTR, 0x400, 0], 0), b"a"),
+                b"b",
+            ),
             false,
             SyscallData {
                 syscall: "linkat".into(),
@@ -363,7 +373,10 @@ fn roundtrip_case(kind: EventKind) -> (Vec<u8>, Event) {
         K::Symlink => {
             // The second string was cut at its buffer size.
             let mut r = with_str1(
-                with_str0(syscall(kind, 266, [PTR, AT_FDCWD, PTR, 0, 0, 0], 0), b"/etc/shadow"),
+                with_str0(
+                    syscall(kind, 266, [PTR, AT_FDCWD, PTR, 0, 0, 0], 0),
+                    b"/etc/shadow",
+                ),
                 b"link",
             );
             r.header.flags |= FLAG_STR1_TRUNCATED;
@@ -668,7 +681,10 @@ fn roundtrip_case(kind: EventKind) -> (Vec<u8>, Event) {
             },
         ),
         K::PivotRoot => sys_case(
-            with_str1(with_str0(syscall(kind, 155, [PTR, PTR, 0, 0, 0, 0], 0), b"."), b"old"),
+            with_str1(
+                with_str0(syscall(kind, 155, [PTR, PTR, 0, 0, 0, 0], 0), b"."),
+                b"old",
+            ),
             false,
             SyscallData {
                 syscall: "pivot_root".into(),
@@ -756,7 +772,11 @@ fn roundtrip_case(kind: EventKind) -> (Vec<u8>, Event) {
 fn every_kind_round_trips() {
     for kind in EventKind::ALL {
         let (bytes, expected) = roundtrip_case(kind);
-        assert_eq!(bytes.len(), record_size(kind), "{kind:?}: test record has the struct's size");
+        assert_eq!(
+            bytes.len(),
+            record_size(kind),
+            "{kind:?}: test record has the struct's size"
+        );
         let event = decode(&bytes, SEQ).unwrap_or_else(|e| panic!("{kind:?} did not decode: {e}"));
         assert_eq!(event, expected, "{kind:?}");
     }
@@ -821,7 +841,10 @@ fn comm_with_control_and_invalid_bytes_is_escaped() {
 #[test]
 fn string_truncation_flags_set_truncated() {
     for flag in [FLAG_STR0_TRUNCATED, FLAG_STR1_TRUNCATED, FLAG_STR2_TRUNCATED] {
-        let mut r = with_str0(syscall(EventKind::Open, 257, [AT_FDCWD, PTR, 0, 0, 0, 0], 3), b"x");
+        let mut r = with_str0(
+            syscall(EventKind::Open, 257, [AT_FDCWD, PTR, 0, 0, 0, 0], 3),
+            b"x",
+        );
         r.header.flags = flag;
         assert!(decode_ok(&bytes_of(&r)).truncated, "flag {flag:#x}");
     }
@@ -830,7 +853,10 @@ fn string_truncation_flags_set_truncated() {
 #[test]
 fn other_flags_do_not_set_truncated() {
     for flag in [FLAG_READ_FAILED, FLAG_ADDR_FROM_EXIT, FLAG_ARGV_TRUNCATED] {
-        let mut r = with_str0(syscall(EventKind::Open, 257, [AT_FDCWD, PTR, 0, 0, 0, 0], 3), b"x");
+        let mut r = with_str0(
+            syscall(EventKind::Open, 257, [AT_FDCWD, PTR, 0, 0, 0, 0], 3),
+            b"x",
+        );
         r.header.flags = flag;
         assert!(!decode_ok(&bytes_of(&r)).truncated, "flag {flag:#x}");
     }
@@ -1110,7 +1136,10 @@ fn string_stops_at_its_nul_even_if_len_is_larger() {
     let mut r = with_str0(syscall(EventKind::Chmod, 90, [PTR, 0o777, 0, 0, 0, 0], 0), b"/a");
     r.str0[3..6].copy_from_slice(b"zzz");
     r.str_len[0] = 6;
-    assert_eq!(syscall_data(&decode_ok(&bytes_of(&r))).path.as_deref(), Some("/a"));
+    assert_eq!(
+        syscall_data(&decode_ok(&bytes_of(&r))).path.as_deref(),
+        Some("/a")
+    );
 }
 
 #[test]
@@ -1142,7 +1171,10 @@ fn socket_families_and_types() {
 #[test]
 fn sockaddr_shorter_than_the_family_is_absent() {
     for len in [0, 1] {
-        let mut r = with_addr(syscall(EventKind::Connect, 42, [3, PTR, 16, 0, 0, 0], 0), &sockaddr_in([1, 2, 3, 4], 5));
+        let mut r = with_addr(
+            syscall(EventKind::Connect, 42, [3, PTR, 16, 0, 0, 0], 0),
+            &sockaddr_in([1, 2, 3, 4], 5),
+        );
         r.sockaddr_len = len;
         assert_eq!(syscall_data(&decode_ok(&bytes_of(&r))).addr, None, "len {len}");
     }
@@ -1151,7 +1183,10 @@ fn sockaddr_shorter_than_the_family_is_absent() {
 #[test]
 fn sockaddr_len_limits_the_address() {
     // Cut before the IPv4 address: only the family is known.
-    let mut r = with_addr(syscall(EventKind::Connect, 42, [3, PTR, 16, 0, 0, 0], 0), &sockaddr_in([1, 2, 3, 4], 5));
+    let mut r = with_addr(
+        syscall(EventKind::Connect, 42, [3, PTR, 16, 0, 0, 0], 0),
+        &sockaddr_in([1, 2, 3, 4], 5),
+    );
     r.sockaddr_len = 6;
     assert_eq!(
         syscall_data(&decode_ok(&bytes_of(&r))).addr,
@@ -1165,7 +1200,10 @@ fn sockaddr_len_limits_the_address() {
 
 #[test]
 fn compact_record_decodes_like_the_full_one() {
-    let mut r = with_str0(syscall(EventKind::Open, 257, [AT_FDCWD, PTR, 0, 0, 0, 0], 3), b"/etc/hosts");
+    let mut r = with_str0(
+        syscall(EventKind::Open, 257, [AT_FDCWD, PTR, 0, 0, 0, 0], 3),
+        b"/etc/hosts",
+    );
     r.header.flags = FLAG_COMPACT;
     let full = bytes_of(&r);
     let compact = &full[..SYSCALL_COMPACT_LEN];
@@ -1280,7 +1318,10 @@ fn sockaddr_ipv6() {
 
 #[test]
 fn sockaddr_inet_too_short_is_other() {
-    assert_eq!(decode_sockaddr(&sockaddr_in([1, 2, 3, 4], 5)[..7]), SockAddr::Other { number: 2 });
+    assert_eq!(
+        decode_sockaddr(&sockaddr_in([1, 2, 3, 4], 5)[..7]),
+        SockAddr::Other { number: 2 }
+    );
     assert_eq!(
         decode_sockaddr(&sockaddr_in6(Ipv6Addr::LOCALHOST, 1)[..23]),
         SockAddr::Other { number: 10 }
@@ -1311,18 +1352,11 @@ fn sockaddr_unix_abstract() {
     let mut b = vec![1, 0, 0];
     b.extend_from_slice(b"name");
     b.resize(110, 0);
-    assert_eq!(
-        decode_sockaddr(&b),
-        SockAddr::Unix {
-            path: "@name".into(),
-        }
-    );
+    assert_eq!(decode_sockaddr(&b), SockAddr::Unix { path: "@name".into() });
     // Exactly sized, no trailing NULs.
     assert_eq!(
         decode_sockaddr(b"\x01\x00\x00x11"),
-        SockAddr::Unix {
-            path: "@x11".into(),
-        }
+        SockAddr::Unix { path: "@x11".into() }
     );
     // Only the leading NUL: an empty abstract name.
     assert_eq!(decode_sockaddr(&[1, 0, 0]), SockAddr::Unix { path: "@".into() });
@@ -1346,9 +1380,15 @@ fn sockaddr_unix_path_is_escaped() {
 #[test]
 fn sockaddr_unknown_family() {
     // AF_NETLINK.
-    assert_eq!(decode_sockaddr(&[16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), SockAddr::Other { number: 16 });
+    assert_eq!(
+        decode_sockaddr(&[16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+        SockAddr::Other { number: 16 }
+    );
     // The family is little-endian: 0x0102.
-    assert_eq!(decode_sockaddr(&[2, 1, 0, 0, 1, 2, 3, 4]), SockAddr::Other { number: 0x0102 });
+    assert_eq!(
+        decode_sockaddr(&[2, 1, 0, 0, 1, 2, 3, 4]),
+        SockAddr::Other { number: 0x0102 }
+    );
     // One byte: the family's high byte is taken as zero.
     assert_eq!(decode_sockaddr(&[7]), SockAddr::Other { number: 7 });
 }
@@ -1435,10 +1475,18 @@ fn unknown_kind() {
         let mut h = header(EventKind::Fork);
         h.kind = value;
         let mut bytes = bytes_of(&h);
-        assert_eq!(decode(&bytes, SEQ), Err(DecodeError::UnknownKind(value)), "{value:#x}");
+        assert_eq!(
+            decode(&bytes, SEQ),
+            Err(DecodeError::UnknownKind(value)),
+            "{value:#x}"
+        );
         // However long the record.
         bytes.resize(8192, 0);
-        assert_eq!(decode(&bytes, SEQ), Err(DecodeError::UnknownKind(value)), "{value:#x}");
+        assert_eq!(
+            decode(&bytes, SEQ),
+            Err(DecodeError::UnknownKind(value)),
+            "{value:#x}"
+        );
     }
 }
 
@@ -1449,8 +1497,14 @@ fn decode_error_messages() {
         len: 64,
         need: 4432,
     };
-    assert_eq!(short.to_string(), "record of kind 0x102 is 64 bytes, expected at least 4432");
-    assert_eq!(DecodeError::UnknownKind(0x999).to_string(), "unknown record kind 0x999");
+    assert_eq!(
+        short.to_string(),
+        "record of kind 0x102 is 64 bytes, expected at least 4432"
+    );
+    assert_eq!(
+        DecodeError::UnknownKind(0x999).to_string(),
+        "unknown record kind 0x999"
+    );
 }
 
 #[test]
@@ -1572,7 +1626,14 @@ fn exec_argv_block_of_nuls_only() {
 
 #[test]
 fn lossy_keeps_valid_utf8() {
-    for s in ["", "plain", "/usr/bin/python3", "héllo wörld ✓", "日本語", "emoji 🦀"] {
+    for s in [
+        "",
+        "plain",
+        "/usr/bin/python3",
+        "héllo wörld ✓",
+        "日本語",
+        "emoji 🦀",
+    ] {
         assert_eq!(lossy(s.as_bytes()), s);
     }
 }
@@ -1660,7 +1721,10 @@ fn syscall_table_is_consistent() {
         assert!(*nr < 512, "{name}: fits the bitmap");
         // Each of the single-valued roles appears at most once.
         for role in [Arg::Fd, Arg::Fd2, Arg::Flags, Arg::Mode, Arg::Pid, Arg::Op] {
-            assert!(roles.iter().filter(|r| **r == role).count() <= 1, "{name}: {role:?} twice");
+            assert!(
+                roles.iter().filter(|r| **r == role).count() <= 1,
+                "{name}: {role:?} twice"
+            );
         }
     }
 }

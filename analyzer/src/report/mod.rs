@@ -124,6 +124,10 @@ pub struct Stats {
     pub rules_loaded: u64,
     /// Events of the container runtime setting the container up, before the entrypoint ran (not listed).
     pub runtime_events: u64,
+    /// File and network actions beyond the summaries' bound (counted, not summarised).
+    pub summary_omitted: u64,
+    /// Rule matches beyond the detection bound (counted, not listed).
+    pub detections_omitted: u64,
 }
 
 /// The `sandtrace.report/v1` document.
@@ -227,6 +231,8 @@ impl Report {
                 capture: facts.capture,
                 rules_loaded: trace.rule_count() as u64,
                 runtime_events: trace.runtime_events(),
+                summary_omitted: trace.summary_omitted(),
+                detections_omitted: trace.detections_omitted(),
             },
             processes: trace.processes().to_vec(),
             files: trace.files().cloned().collect(),

@@ -387,6 +387,7 @@ impl Sandbox {
                 Err(e) => tracing::warn!(cgroup = %name, error = %e, "cannot remove leftover cgroup"),
             }
         }
+        removed.extend(runlock::remove_dead_locks());
         Ok(removed)
     }
 }

@@ -74,3 +74,21 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 }
+
+/// Removes the lock files of runs that are no longer alive (their analyzer died before its clean-up).
+pub fn remove_dead_locks() -> Vec<String> {
+    let mut removed = Vec::new();
+    let Ok(entries) = std::fs::read_dir(lock_dir()) else {
+        return removed;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(run) = name.strip_suffix(".lock")
+            && !is_live(run)
+            && std::fs::remove_file(e.path()).is_ok()
+        {
+            removed.push(format!("lock {run}"));
+        }
+    }
+    removed
+}
