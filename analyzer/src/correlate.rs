@@ -339,15 +339,21 @@ impl RunTrace {
                 self.by_pid.remove(&ev.pid);
             }
             EventData::Syscall(sys) => {
+                // A symlink's target is stored as written; its link name is relative to newdirfd.
+                let symlink = ev.kind == EventKind::Symlink;
                 if let Some(path) = sys.path.take() {
-                    sys.path = Some(self.resolve(i, &path, sys.fd));
+                    sys.path = Some(if symlink {
+                        path
+                    } else {
+                        self.resolve(i, &path, sys.fd)
+                    });
                 }
                 if let Some(path2) = sys.path2.take() {
                     // Second paths of rename/link are relative to the second dirfd.
-                    let fd = if matches!(ev.kind, EventKind::Rename | EventKind::Link) {
-                        sys.fd2
-                    } else {
-                        None
+                    let fd = match ev.kind {
+                        EventKind::Rename | EventKind::Link => sys.fd2,
+                        EventKind::Symlink => sys.fd,
+                        _ => None,
                     };
                     sys.path2 = Some(if ev.kind == EventKind::Mount {
                         path2
@@ -356,7 +362,9 @@ impl RunTrace {
                     });
                 }
                 if ev.kind == EventKind::Chdir && sys.ret == 0 {
-                    self.processes[i].cwd.clone_from(&sys.path);
+                    // Only an absolute result is a known directory (a relative chdir from an
+                    // unknown directory leaves it unknown).
+                    self.processes[i].cwd = sys.path.clone().filter(|p| p.starts_with('/'));
                 }
                 self.aggregate(ev);
             }
@@ -384,7 +392,13 @@ impl RunTrace {
             EventKind::ExecFailed => Some("exec_failed"),
             _ => None,
         };
-        if let (Some(op), Some(path)) = (file_op, &sys.path) {
+        // A symlink is filed under the link it creates.
+        let file_path = if ev.kind == EventKind::Symlink {
+            &sys.path2
+        } else {
+            &sys.path
+        };
+        if let (Some(op), Some(path)) = (file_op, file_path) {
             // A sample creating millions of distinct names must not exhaust the analyzer's memory.
             if !self.files.contains_key(path) && self.files.len() >= MAX_SUMMARY_ENTRIES {
                 self.summary_omitted += 1;

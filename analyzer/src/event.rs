@@ -294,47 +294,61 @@ pub fn syscall_name(nr: u32) -> Option<&'static str> {
         .map(|(_, name, _)| *name)
 }
 
+/// Like [`lossy`] but keeps newlines and tabs (for captured program output).
+pub fn lossy_text(bytes: &[u8]) -> String {
+    escape_bytes(bytes, true)
+}
+
 /// Shows bytes from the sample as text: valid UTF-8 as is, every other byte as `\xNN`, and control
 /// characters escaped, so nothing the sample writes can hide or forge report lines.
 pub fn lossy(bytes: &[u8]) -> String {
+    escape_bytes(bytes, false)
+}
+
+fn escape_bytes(bytes: &[u8], keep_lines: bool) -> String {
     let mut out = String::with_capacity(bytes.len());
     let mut rest = bytes;
     while !rest.is_empty() {
         match std::str::from_utf8(rest) {
             Ok(s) => {
-                push_escaped(&mut out, s);
+                push_escaped(&mut out, s, keep_lines);
                 break;
             }
             Err(e) => {
                 let (good, bad) = rest.split_at(e.valid_up_to());
                 // `good` is valid by construction.
-                push_escaped(&mut out, std::str::from_utf8(good).unwrap_or_default());
-                let n = e.error_len().unwrap_or(bad.len()).max(1);
-                for b in &bad[..n.min(bad.len())] {
+                push_escaped(
+                    &mut out,
+                    std::str::from_utf8(good).unwrap_or_default(),
+                    keep_lines,
+                );
+                let n = e.error_len().unwrap_or(bad.len()).clamp(1, bad.len());
+                for b in &bad[..n] {
                     let _ = write!(out, "\\x{b:02x}");
                 }
-                rest = &bad[n.min(bad.len())..];
+                rest = &bad[n..];
             }
         }
     }
     out
 }
 
-/// Like [`lossy`] but keeps newlines and tabs (for captured program output).
-pub fn lossy_text(bytes: &[u8]) -> String {
-    bytes
-        .split(|&b| b == b'\n')
-        .map(|line| lossy(line).replace("\\x09", "\t"))
-        .collect::<Vec<_>>()
-        .join("\n")
+/// Characters that could reorder or split what a reader sees: bidi controls and line separators.
+fn deceptive(c: char) -> bool {
+    matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
-fn push_escaped(out: &mut String, s: &str) {
+fn push_escaped(out: &mut String, s: &str, keep_lines: bool) {
     for c in s.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
-            c if c.is_control() => {
+            '\n' | '\t' if keep_lines => out.push(c),
+            c if c.is_ascii_control() => {
                 let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            // Non-ASCII controls are valid characters, shown apart from invalid bytes.
+            c if c.is_control() || deceptive(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
             }
             c => out.push(c),
         }
@@ -477,7 +491,11 @@ fn syscall_data(r: &SyscallEvent) -> SyscallData {
     let mut d = SyscallData {
         syscall: name,
         ret: r.ret,
-        error: (r.ret < 0).then(|| errno_name(-r.ret)),
+        error: (r.ret < 0).then(|| {
+            r.ret
+                .checked_neg()
+                .map_or_else(|| format!("E{}", r.ret), errno_name)
+        }),
         path: opt_str(&r.str0, r.str_len[0]),
         path2: opt_str(&r.str1, r.str_len[1]),
         name: opt_str(&r.str2, r.str_len[2]),
@@ -519,7 +537,7 @@ fn syscall_data(r: &SyscallEvent) -> SyscallData {
 
 /// Decodes a `struct sockaddr` of the given bytes (at least the 2-byte family).
 pub fn decode_sockaddr(b: &[u8]) -> SockAddr {
-    let family = u16::from_le_bytes([b[0], b.get(1).copied().unwrap_or(0)]);
+    let family = u16::from_le_bytes([b.first().copied().unwrap_or(0), b.get(1).copied().unwrap_or(0)]);
     match family {
         2 if b.len() >= 8 => SockAddr::Inet {
             address: Ipv4Addr::new(b[4], b[5], b[6], b[7]).to_string(),
@@ -534,7 +552,7 @@ pub fn decode_sockaddr(b: &[u8]) -> SockAddr {
             }
         }
         1 => {
-            let p = &b[2..];
+            let p = b.get(2..).unwrap_or_default();
             let path = if p.first() == Some(&0) {
                 let name = &p[1..];
                 let end = name.iter().rposition(|&c| c != 0).map_or(0, |i| i + 1);

@@ -160,3 +160,49 @@ fn events_beyond_the_bound_are_counted_not_kept() {
     );
     assert_eq!(t.files().count(), 4, "omitted events are still aggregated");
 }
+
+#[test]
+fn relative_chdir_from_an_unknown_directory_stays_unknown() {
+    let mut t = RunTrace::new("/w", 100);
+    feed(
+        &mut t,
+        &[
+            "{kind: exec, pid: 10, filename: /bin/sh, argv: [sh]}",
+            "{kind: chdir, pid: 10, syscall: fchdir, fd: 3}",
+            "{kind: chdir, pid: 10, path: sub}",
+            "{kind: open, pid: 10, path: x, fd: -100}",
+        ],
+    );
+    let paths: Vec<&str> = t.files().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["x"]);
+}
+
+#[test]
+fn symlink_targets_stay_as_written_and_links_follow_their_dirfd() {
+    let mut t = RunTrace::new("/w", 100);
+    feed(
+        &mut t,
+        &[
+            "{kind: exec, pid: 10, filename: /bin/sh, argv: [sh]}",
+            "{kind: symlink, pid: 10, path: target, path2: link, fd: -100}",
+            "{kind: symlink, pid: 10, path: /dev/null, path2: other, fd: 5}",
+        ],
+    );
+    let sys: Vec<(Option<&str>, Option<&str>)> = t
+        .events()
+        .iter()
+        .filter_map(|e| match &e.data {
+            EventData::Syscall(s) => Some((s.path.as_deref(), s.path2.as_deref())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        sys,
+        [
+            (Some("target"), Some("/w/link")),
+            (Some("/dev/null"), Some("other"))
+        ]
+    );
+    let files: Vec<&str> = t.files().map(|f| f.path.as_str()).collect();
+    assert_eq!(files, ["/w/link", "other"]);
+}

@@ -391,3 +391,24 @@ fn tracked_bitmap_covers_the_table() {
     }
     assert_eq!(bits[0] & 1, 0, "read (0) is not traced");
 }
+
+#[test]
+fn regressions_found_in_review() {
+    // ret = i64::MIN must not overflow when negated.
+    let mut s: Box<SyscallEvent> = Box::new(zeroed());
+    s.header = header(EventKind::Open);
+    s.nr = 257;
+    s.ret = i64::MIN;
+    let EventData::Syscall(d) = decode(&bytes_of(s.as_ref()), 0).expect("decodes").data else {
+        panic!()
+    };
+    assert_eq!(d.ret, i64::MIN);
+    // A literal backslash-x09 in program output is not turned into a tab; a real tab is kept.
+    assert_eq!(lossy_text(b"a\\x09b\tc"), "a\\\\x09b\tc");
+    // Non-ASCII controls and bidi overrides are shown, distinct from invalid bytes.
+    assert_eq!(lossy("a\u{85}b\u{202e}c".as_bytes()), "a\\u{85}b\\u{202e}c");
+    assert_eq!(lossy(b"\x85"), "\\x85");
+    // Short socket addresses do not panic.
+    assert_eq!(decode_sockaddr(&[]), SockAddr::Other { number: 0 });
+    assert_eq!(decode_sockaddr(&[1]), SockAddr::Unix { path: String::new() });
+}

@@ -202,6 +202,11 @@ impl XorShift {
         usize::try_from(self.next() % n as u64).expect("below n fits in usize")
     }
 
+    /// A fair coin toss.
+    fn coin(&mut self) -> bool {
+        self.next() >> 63 == 1
+    }
+
     fn fill(&mut self, buf: &mut [u8]) {
         for b in buf {
             *b = self.next() as u8;
@@ -1516,10 +1521,10 @@ fn random_garbage_never_panics() {
         let mut buf = vec![0u8; len];
         rng.fill(&mut buf);
         // Half the time a known kind (and maybe the compact flag), so decoding gets past the kind.
-        if len >= 8 && rng.next() % 2 == 0 {
+        if len >= 8 && rng.coin() {
             let kind = EventKind::ALL[rng.below(EventKind::ALL.len())];
             buf[..4].copy_from_slice(&(kind as u32).to_le_bytes());
-            if rng.next() % 2 == 0 {
+            if rng.coin() {
                 buf[4..8].copy_from_slice(&FLAG_COMPACT.to_le_bytes());
             }
         }

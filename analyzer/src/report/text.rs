@@ -7,6 +7,8 @@ use crate::correlate::ProcessNode;
 
 /// Most file paths listed.
 const MAX_FILES: usize = 40;
+/// Most detections listed.
+const MAX_DETECTIONS: usize = 25;
 /// Most processes listed.
 const MAX_PROCESSES: usize = 60;
 
@@ -57,17 +59,38 @@ pub fn render(r: &Report) -> String {
     if st.rules_loaded == 0 {
         let _ = writeln!(o, "rules     none loaded: this run is a trace, not a judgement");
     }
-    if !r.detections.is_empty() {
-        let _ = writeln!(o, "\nDetections");
-        for d in &r.detections {
+    if !r.techniques.is_empty() {
+        let _ = writeln!(o, "\nTechniques (kill-chain order)");
+        for t in &r.techniques {
             let _ = writeln!(
                 o,
-                "  [{:?}] {} {}: {} (pid {})",
-                d.severity,
+                "  {:<22} {:<10} {} (x{})",
+                t.tactics.join(","),
+                t.id,
+                t.name,
+                t.detections
+            );
+        }
+    }
+    if !r.detections.is_empty() {
+        let _ = writeln!(o, "\nDetections");
+        let mut sorted: Vec<_> = r.detections.iter().collect();
+        sorted.sort_by_key(|d| std::cmp::Reverse(d.severity));
+        for d in sorted.iter().take(MAX_DETECTIONS) {
+            let sev = format!("{:?}", d.severity).to_lowercase();
+            let _ = writeln!(
+                o,
+                "  {sev:<8} {:<32} pid {:<7} {}",
                 d.rule,
-                d.techniques.join(","),
-                d.message,
-                d.process.pid
+                d.process.pid,
+                clip(&d.message, 110)
+            );
+        }
+        if sorted.len() > MAX_DETECTIONS {
+            let _ = writeln!(
+                o,
+                "  ... {} more (see --format json)",
+                sorted.len() - MAX_DETECTIONS
             );
         }
     }

@@ -57,24 +57,6 @@ pub fn is_live(run_id: &str) -> bool {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_held_lock_is_live_and_a_dropped_one_is_not() {
-        let dir = std::env::temp_dir().join(format!("sandtrace-locks-{}", std::process::id()));
-        // SAFETY of set_var: this test binary sets this variable only here, before reading it.
-        unsafe { std::env::set_var("SANDTRACE_RUN_DIR", &dir) };
-        let lock = RunLock::acquire("r1-test").expect("lock");
-        assert!(is_live("r1-test"));
-        drop(lock);
-        assert!(!is_live("r1-test"));
-        assert!(!is_live("never-existed"));
-        let _ = std::fs::remove_dir_all(dir);
-    }
-}
-
 /// Removes the lock files of runs that are no longer alive (their analyzer died before its clean-up).
 pub fn remove_dead_locks() -> Vec<String> {
     let mut removed = Vec::new();
@@ -91,4 +73,22 @@ pub fn remove_dead_locks() -> Vec<String> {
         }
     }
     removed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_held_lock_is_live_and_a_dropped_one_is_not() {
+        let dir = std::env::temp_dir().join(format!("sandtrace-locks-{}", std::process::id()));
+        // SAFETY of set_var: this test binary sets this variable only here, before reading it.
+        unsafe { std::env::set_var("SANDTRACE_RUN_DIR", &dir) };
+        let lock = RunLock::acquire("r1-test").expect("lock");
+        assert!(is_live("r1-test"));
+        drop(lock);
+        assert!(!is_live("r1-test"));
+        assert!(!is_live("never-existed"));
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
