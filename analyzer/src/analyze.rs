@@ -29,6 +29,9 @@ pub enum AnalyzeError {
     /// The rules could not be loaded.
     #[error("rules: {0}")]
     Rules(#[from] crate::detect::RuleError),
+    /// The run store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     /// The run lock could not be taken.
     #[error("cannot create the run lock: {0}")]
     Lock(#[source] std::io::Error),
@@ -47,6 +50,8 @@ pub struct AnalyzeOptions {
     pub ring_bytes: u32,
     /// Detection rules (the shipped set when `None`).
     pub rules: Option<std::sync::Arc<crate::detect::RuleSet>>,
+    /// The run store (`$SANDTRACE_DB` or the user's data directory when `None`).
+    pub db: Option<PathBuf>,
 }
 
 impl AnalyzeOptions {
@@ -58,6 +63,7 @@ impl AnalyzeOptions {
             max_events: 20_000,
             ring_bytes: capture::DEFAULT_RING_BYTES,
             rules: None,
+            db: None,
         }
     }
 }
@@ -119,10 +125,24 @@ pub async fn analyze(
         }
     }
     let image = sandbox.inspect_image(&cfg.image).await?;
+    let db_path = crate::store::default_path(opts.db.as_deref());
+    let mut store = crate::store::Store::open(&db_path)?;
 
     let run_id = new_run_id();
     let _lock = RunLock::acquire(&run_id).map_err(AnalyzeError::Lock)?;
     let cgroup = RunCgroup::create(&run_id).map_err(SandboxError::from)?;
+    let options = serde_json::json!({
+        "network": cfg.network.as_str(), "timeout_s": cfg.timeout.as_secs(), "pids_limit": cfg.pids_limit,
+        "memory_bytes": cfg.memory_bytes, "cmd": cfg.cmd, "rules": rules.rules().len(),
+    });
+    store.begin_run(
+        &run_id,
+        &image.reference,
+        &image.id,
+        &now_rfc3339(),
+        &options.to_string(),
+    )?;
+    let writer = crate::store::EventWriter::start(&db_path, &run_id)?;
     let run = RunSetup {
         sandbox: &sandbox,
         cfg: &cfg,
@@ -130,11 +150,14 @@ pub async fn analyze(
         cgroup: &cgroup,
         image: &image,
     };
-    let result = detonate(&run, opts, rules, progress).await;
+    let result = detonate(&run, opts, rules, writer, progress).await;
     if let Err(e) = cgroup.remove() {
         tracing::warn!(error = %e, "cannot remove the run cgroup");
     }
-    result
+    // Only a finished analysis is marked complete; an error leaves the run visibly incomplete.
+    let report = result?;
+    store.finish_run(&report)?;
+    Ok(report)
 }
 
 /// What a run has set up before detonation.
@@ -150,6 +173,7 @@ async fn detonate(
     run: &RunSetup<'_>,
     opts: &AnalyzeOptions,
     rules: std::sync::Arc<crate::detect::RuleSet>,
+    writer: crate::store::EventWriter,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<Report, AnalyzeError> {
     let RunSetup {
@@ -160,7 +184,8 @@ async fn detonate(
         image,
     } = *run;
     progress("loading eBPF probes");
-    let trace = RunTrace::with_rules(image.working_dir.clone(), opts.max_events, rules);
+    let mut trace = RunTrace::with_rules(image.working_dir.clone(), opts.max_events, rules);
+    trace.set_writer(writer);
     let capture_cfg = CaptureConfig {
         cgroup_id: cgroup.id(),
         cgroup_level: cgroup.level(),
@@ -187,7 +212,10 @@ async fn detonate(
     wait_cgroup_empty(cgroup).await;
     let finished_at = now_rfc3339();
     progress("draining events");
-    let (trace, stats) = capture.finish()?;
+    let (mut trace, stats) = capture.finish()?;
+    if let Some(w) = trace.take_writer() {
+        w.finish()?;
+    }
     let outcome = outcome?;
     Ok(Report::build(
         RunFacts {

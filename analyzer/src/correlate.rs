@@ -122,6 +122,7 @@ pub struct RunTrace {
     runtime_events: u64,
     detector: Detector,
     summary_omitted: u64,
+    writer: Option<crate::store::EventWriter>,
 }
 
 /// The process table seen by the detector (live nodes first, then the latest exited one).
@@ -153,6 +154,16 @@ impl RunTrace {
         let mut t = RunTrace::with_rules("/", usize::MAX, rules);
         t.started = true;
         t
+    }
+
+    /// Streams every event (after correlation) to the store.
+    pub fn set_writer(&mut self, writer: crate::store::EventWriter) {
+        self.writer = Some(writer);
+    }
+
+    /// The store writer, to finish it at the end of the run.
+    pub fn take_writer(&mut self) -> Option<crate::store::EventWriter> {
+        self.writer.take()
     }
 
     /// File or network actions left out of the summaries because of their bound.
@@ -194,6 +205,7 @@ impl RunTrace {
             runtime_events: 0,
             detector: Detector::new(Arc::new(RuleSet::default())),
             summary_omitted: 0,
+            writer: None,
         }
     }
 
@@ -472,6 +484,9 @@ impl EventSink for RunTrace {
             by_pid: &self.by_pid,
         };
         self.detector.on_event(&event, &view);
+        if let Some(w) = &mut self.writer {
+            w.push(&event);
+        }
         if self.events.len() < self.max_events {
             self.events.push(event);
         } else {

@@ -13,3 +13,4 @@ pub mod doctor;
 pub mod event;
 pub mod report;
 pub mod sandbox;
+pub mod store;

@@ -12,6 +12,10 @@ use sandtrace::{
     detect::RuleSet,
     report::{Report, Severity, text},
     sandbox::{NetworkMode, Sandbox},
+    store::{
+        Store,
+        query::{Question, RunFilter},
+    },
 };
 
 #[derive(Parser, Debug)]
@@ -24,6 +28,9 @@ struct Cli {
     /// Log level for diagnostics on stderr (error, warn, info, debug, trace).
     #[arg(long, global = true, default_value = "warn", env = "SANDTRACE_LOG")]
     log: String,
+    /// Run database (default: $SANDTRACE_DB, else ~/.local/share/sandtrace/sandtrace.db).
+    #[arg(long, global = true, value_name = "PATH")]
+    db: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -44,12 +51,82 @@ enum Command {
         #[arg(long, global = true, value_name = "DIR")]
         rules: Option<PathBuf>,
     },
+    /// Stored runs, newest first.
+    Runs {
+        /// Only images matching this glob.
+        #[arg(long)]
+        image: Option<String>,
+        /// Only this verdict (clean, suspicious, malicious).
+        #[arg(long)]
+        verdict: Option<String>,
+        /// Only runs started within this long (e.g. 24h, 7d).
+        #[arg(long, value_parser = parse_duration)]
+        since: Option<Duration>,
+        /// Most runs listed.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// The report of a stored run (id or unique prefix).
+    Show {
+        /// Run id.
+        run: String,
+        /// Report format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Questions across all stored runs.
+    Query(QueryArgs),
+    /// Behaviours present in one run and not the other.
+    Diff {
+        /// First run.
+        run_a: String,
+        /// Second run.
+        run_b: String,
+    },
+    /// Delete old runs.
+    Prune {
+        /// Delete runs started longer ago than this (e.g. 30d).
+        #[arg(long, value_parser = parse_duration)]
+        older_than: Option<Duration>,
+        /// Keep only the newest N runs.
+        #[arg(long)]
+        keep: Option<usize>,
+    },
     /// List the ATT&CK techniques sandtrace knows (Linux, Containers, IaaS).
     Techniques {
         /// Only this tactic (e.g. credential-access).
         #[arg(long)]
         tactic: Option<String>,
     },
+}
+
+#[derive(clap::Args, Debug)]
+#[group(required = true, multiple = false)]
+struct QueryArgs {
+    /// Runs with a detection of this ATT&CK technique (T1059 also matches T1059.004).
+    #[arg(long)]
+    technique: Option<String>,
+    /// Runs that contacted this address (or address:port).
+    #[arg(long)]
+    ioc: Option<String>,
+    /// Runs that resolved this domain (glob).
+    #[arg(long)]
+    domain: Option<String>,
+    /// Runs that touched this path (glob, e.g. '/etc/shadow' or '/root/.ssh/*').
+    #[arg(long)]
+    path: Option<String>,
+    /// Runs that executed this program (glob on the path).
+    #[arg(long)]
+    exe: Option<String>,
+    /// Runs of this image (glob on the reference, or the image id).
+    #[arg(long)]
+    image: Option<String>,
+    /// Any read-only SQL (writes are refused).
+    #[arg(long)]
+    sql: Option<String>,
+    /// Output as JSON.
+    #[arg(long, global = false)]
+    json: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -153,14 +230,101 @@ fn main() -> ExitCode {
 
 fn fail(e: &anyhow::Error) -> ExitCode {
     // One line: the chain of causes joined.
-    let msg = e.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ");
+    let mut msg = String::new();
+    for cause in e.chain().map(ToString::to_string) {
+        // Library errors often repeat their source in their own message: say it once.
+        if !msg.contains(&cause) {
+            if !msg.is_empty() {
+                msg.push_str(": ");
+            }
+            msg.push_str(&cause);
+        }
+    }
     eprintln!("sandtrace: error: {}", msg.replace('\n', " "));
     ExitCode::from(2)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let db = cli.db.clone();
     match cli.command {
-        Command::Analyze(args) => run_analyze(args).await,
+        Command::Analyze(args) => run_analyze(args, db).await,
+        Command::Runs {
+            image,
+            verdict,
+            since,
+            limit,
+        } => {
+            let store = open_existing(db.as_deref())?;
+            let since = since.map(|d| rfc3339(time::OffsetDateTime::now_utc() - d));
+            let rows = store.runs(&RunFilter {
+                image,
+                verdict,
+                since,
+                limit: Some(limit),
+            })?;
+            println!(
+                "{:<26} {:<20} {:<11} {:>5} {:>9} {:>6}  image",
+                "run", "started", "verdict", "score", "events", "lost"
+            );
+            for r in rows {
+                let verdict = if r.complete {
+                    r.verdict
+                } else {
+                    "INCOMPLETE".into()
+                };
+                println!(
+                    "{:<26} {:<20} {:<11} {:>5} {:>9} {:>6}  {}",
+                    r.id,
+                    r.started_at.get(..19).unwrap_or(&r.started_at),
+                    verdict,
+                    r.score,
+                    r.events,
+                    r.lost,
+                    r.image
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Show { run, format } => {
+            let store = open_existing(db.as_deref())?;
+            let report = store.report(&run)?;
+            print!("{}", render(&report, format)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Query(q) => run_query(q, db.as_deref()),
+        Command::Diff { run_a, run_b } => {
+            let store = open_existing(db.as_deref())?;
+            let (a, b) = (store.report(&run_a)?, store.report(&run_b)?);
+            let d = sandtrace::store::query::diff(&a, &b);
+            println!(
+                "A = {} ({})\nB = {} ({})",
+                a.run_id, a.image.reference, b.run_id, b.image.reference
+            );
+            for (name, only_a, only_b) in &d.sections {
+                if only_a.is_empty() && only_b.is_empty() {
+                    continue;
+                }
+                println!("\n{name}");
+                for x in only_a {
+                    println!("  - {x}   (only in A)");
+                }
+                for x in only_b {
+                    println!("  + {x}   (only in B)");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Prune { older_than, keep } => {
+            anyhow::ensure!(
+                older_than.is_some() || keep.is_some(),
+                "give --older-than DUR and/or --keep N"
+            );
+            let mut store = Store::open(&sandtrace::store::default_path(db.as_deref()))?;
+            let cutoff = older_than.map(|d| rfc3339(time::OffsetDateTime::now_utc() - d));
+            let n = store.prune(cutoff.as_deref(), keep)?;
+            println!("removed {n} runs");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Doctor => {
             let checks = sandtrace::doctor::run_checks().await;
             let mut all = true;
@@ -214,7 +378,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
+async fn run_analyze(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     if let Some(archive) = &args.archive {
         // Fail early, before any set-up, on an unreadable archive.
         std::fs::File::open(archive).with_context(|| format!("cannot read archive {}", archive.display()))?;
@@ -230,6 +394,7 @@ async fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         opts.sandbox.cmd = Some(args.cmd.clone());
     }
     opts.rules = Some(Arc::new(load_rules(args.rules.as_deref())?));
+    opts.db = db;
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
     let progress = move |line: &str| {
         if show_progress {
@@ -237,14 +402,7 @@ async fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let report = analyze(&opts, &progress).await?;
-    let rendered = match args.format {
-        Format::Text => text::render(&report),
-        Format::Json => {
-            let mut s = serde_json::to_string_pretty(&report).context("serialising the report")?;
-            s.push('\n');
-            s
-        }
-    };
+    let rendered = render(&report, args.format)?;
     match &args.output {
         Some(path) => {
             std::fs::write(path, rendered).with_context(|| format!("cannot write {}", path.display()))?
@@ -252,6 +410,96 @@ async fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         None => print!("{rendered}"),
     }
     Ok(exit_for(&report, args.fail_on))
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Opens an existing database read-only (forensics commands never write).
+fn open_existing(db: Option<&std::path::Path>) -> anyhow::Result<Store> {
+    let path = sandtrace::store::default_path(db);
+    anyhow::ensure!(
+        path.exists(),
+        "no run database at {} (analyze something first, or pass --db)",
+        path.display()
+    );
+    Ok(Store::open_read_only(&path)?)
+}
+
+fn run_query(q: QueryArgs, db: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    let store = open_existing(db)?;
+    if let Some(sql) = &q.sql {
+        let (cols, rows) = store.sql(sql)?;
+        if q.json {
+            let objs: Vec<serde_json::Map<String, serde_json::Value>> = rows
+                .iter()
+                .map(|r| {
+                    cols.iter()
+                        .cloned()
+                        .zip(r.iter().map(|v| serde_json::Value::String(v.clone())))
+                        .collect()
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&objs)?);
+        } else {
+            println!("{}", cols.join("\t"));
+            for r in rows {
+                println!("{}", r.join("\t"));
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let question = if let Some(t) = q.technique {
+        Question::Technique(t)
+    } else if let Some(v) = q.ioc {
+        Question::Ioc(v)
+    } else if let Some(d) = q.domain {
+        Question::Domain(d)
+    } else if let Some(p) = q.path {
+        Question::Path(p)
+    } else if let Some(x) = q.exe {
+        Question::Exe(x)
+    } else if let Some(i) = q.image {
+        Question::Image(i)
+    } else {
+        anyhow::bail!("give one question: --technique, --ioc, --domain, --path, --exe, --image or --sql");
+    };
+    let hits = store.ask(&question)?;
+    if q.json {
+        println!("{}", serde_json::to_string_pretty(&hits)?);
+    } else {
+        for h in &hits {
+            let ev = if h.evidence.is_empty() {
+                String::new()
+            } else {
+                format!("  events {:?}", h.evidence)
+            };
+            println!(
+                "{}  {}  {}  pid {} {}  {}{ev}",
+                h.run_id,
+                h.started_at.get(..19).unwrap_or(&h.started_at),
+                h.image,
+                h.pid,
+                h.process,
+                h.what
+            );
+        }
+        eprintln!("{} matches", hits.len());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn render(report: &Report, format: Format) -> anyhow::Result<String> {
+    Ok(match format {
+        Format::Text => text::render(report),
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(report).context("serialising the report")?;
+            s.push('\n');
+            s
+        }
+    })
 }
 
 fn load_rules(dir: Option<&std::path::Path>) -> anyhow::Result<RuleSet> {

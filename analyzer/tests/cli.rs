@@ -3,8 +3,14 @@
 
 use std::process::{Command, Output};
 
+/// A run database private to this test process.
+fn test_db() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("sandtrace-cli-{}/runs.db", std::process::id()))
+}
+
 fn sandtrace(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sandtrace"))
+        .env("SANDTRACE_DB", test_db())
         .args(args)
         .output()
         .expect("run sandtrace")
@@ -112,6 +118,7 @@ fn archive_run_writes_a_v1_json_report_and_exits_0() {
     );
     let report = dir.join("report.json");
     let out = Command::new(env!("CARGO_BIN_EXE_sandtrace"))
+        .env("SANDTRACE_DB", test_db())
         .args([
             "analyze",
             "--quiet",
@@ -172,6 +179,7 @@ fn interrupting_a_run_cleans_up_and_exits_2() {
     }
     let image = "sandtrace-corpus/sleeper:latest";
     let child = Command::new(env!("CARGO_BIN_EXE_sandtrace"))
+        .env("SANDTRACE_DB", test_db())
         .args(["analyze", image, "--timeout", "120s", "--quiet"])
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -273,3 +273,64 @@ fn corpus_images_show_their_expected_techniques() {
         failures.join("\n")
     );
 }
+
+/// Two real runs stored in the real database, then asked about across runs and compared.
+#[test]
+fn stored_runs_answer_forensics_questions() {
+    if !privileged() {
+        return;
+    }
+    use sandtrace::store::{
+        Store,
+        query::{Question, RunFilter, diff},
+    };
+    let demo = run(&options("demo")).expect("demo");
+    let basic = run(&options("basic")).expect("basic");
+    let store = Store::open_read_only(&sandtrace_e2e::test_db()).expect("database");
+    let runs = store.runs(&RunFilter::default()).expect("runs");
+    for r in [&demo, &basic] {
+        let row = runs.iter().find(|x| x.id == r.run_id).expect("run stored");
+        assert!(row.complete);
+        assert_eq!(
+            (row.events, row.verdict.as_str()),
+            (r.stats.events as i64, r.verdict.as_str())
+        );
+    }
+    let t = store
+        .ask(&Question::Technique("T1059".into()))
+        .expect("technique");
+    assert!(
+        t.iter()
+            .any(|h| h.run_id == demo.run_id && !h.evidence.is_empty()),
+        "{t:?}"
+    );
+    assert!(t.iter().all(|h| h.run_id != basic.run_id));
+    let ioc = store.ask(&Question::Ioc("127.0.0.1:4444".into())).expect("ioc");
+    for r in [&demo, &basic] {
+        assert!(
+            ioc.iter().any(|h| h.run_id == r.run_id),
+            "{} missing from {ioc:?}",
+            r.run_id
+        );
+    }
+    let p = store.ask(&Question::Path("/etc/shadow".into())).expect("path");
+    assert!(p.iter().any(|h| h.run_id == demo.run_id) && p.iter().all(|h| h.run_id != basic.run_id));
+    let x = store
+        .ask(&Question::Image("sandtrace-corpus/basic*".into()))
+        .expect("image");
+    assert!(x.iter().any(|h| h.run_id == basic.run_id));
+    let d = diff(
+        &store.report(&demo.run_id).expect("demo report"),
+        &store.report(&basic.run_id).expect("basic report"),
+    );
+    let techniques = d
+        .sections
+        .iter()
+        .find(|s| s.0 == "techniques")
+        .expect("techniques");
+    assert!(
+        techniques.1.iter().any(|t| t.starts_with("T1059.004")),
+        "{techniques:?}"
+    );
+    assert!(store.sql("DELETE FROM runs").is_err(), "read-only");
+}

@@ -68,7 +68,13 @@ pub fn image(name: &str) -> String {
 pub fn options(name: &str) -> AnalyzeOptions {
     let mut o = AnalyzeOptions::new(image(name));
     o.sandbox.timeout = std::time::Duration::from_secs(20);
+    o.db = Some(test_db());
     o
+}
+
+/// The run database of this test process (shared by its tests, as analyses share a real one).
+pub fn test_db() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("sandtrace-e2e-{}/runs.db", std::process::id()))
 }
 
 /// Runs one analysis on a fresh runtime.

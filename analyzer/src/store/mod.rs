@@ -1,0 +1,390 @@
+//! The forensics store: every run in one SQLite file (WAL, foreign keys on, versioned migrations).
+//!
+//! A run row is created before the sample starts (`complete = 0`); events stream in batched
+//! transactions while it runs; processes, detections, IOCs and the report are written at the end
+//! in one transaction that also sets `complete = 1`. An interrupted run stays visibly incomplete.
+
+pub mod query;
+mod schema;
+
+use std::{
+    path::{Path, PathBuf},
+    sync::mpsc::{Receiver, SyncSender, sync_channel},
+    thread::JoinHandle,
+};
+
+use rusqlite::{Connection, OpenFlags, params};
+
+use crate::{
+    event::{Event, EventData, SockAddr},
+    report::Report,
+};
+
+/// Events per write transaction.
+pub const BATCH: usize = 4096;
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite said no.
+    #[error("database {path}: {source}")]
+    Sqlite {
+        /// Database file.
+        path: String,
+        /// Cause.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The database directory could not be created.
+    #[error("cannot create {path}: {source}")]
+    Io {
+        /// Directory.
+        path: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file was written by a newer sandtrace.
+    #[error("database {path} has schema version {found}; this sandtrace knows up to {known}")]
+    TooNew {
+        /// Database file.
+        path: String,
+        /// Its version.
+        found: i64,
+        /// Ours.
+        known: i64,
+    },
+    /// No such run.
+    #[error("no run {0}, or more than one run starts with it (see `sandtrace runs`)")]
+    NoRun(String),
+    /// A stored report could not be read back.
+    #[error("run {run}: stored report unreadable: {reason}")]
+    Corrupt {
+        /// Run id.
+        run: String,
+        /// Why.
+        reason: String,
+    },
+    /// The writer thread failed.
+    #[error("event writer: {0}")]
+    Writer(String),
+}
+
+/// Where the database lives: `--db`, else `$SANDTRACE_DB`, else the user's data directory.
+pub fn default_path(explicit: Option<&Path>) -> PathBuf {
+    if let Some(p) = explicit {
+        return p.to_path_buf();
+    }
+    if let Some(p) = std::env::var_os("SANDTRACE_DB").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("/var/lib"));
+    data.join("sandtrace/sandtrace.db")
+}
+
+/// An open store.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: String,
+}
+
+pub(crate) fn sql_err(path: &str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    move |source| StoreError::Sqlite {
+        path: path.to_string(),
+        source,
+    }
+}
+
+impl Store {
+    /// Opens (creating and migrating as needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let shown = path.display().to_string();
+        let conn = Connection::open(path).map_err(sql_err(&shown))?;
+        schema::prepare(&conn, &shown)?;
+        Ok(Store { conn, path: shown })
+    }
+
+    /// Opens an existing database read-only: writes are refused by SQLite itself.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        let shown = path.display().to_string();
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(sql_err(&shown))?;
+        conn.execute_batch("PRAGMA query_only = 1; PRAGMA busy_timeout = 5000;")
+            .map_err(sql_err(&shown))?;
+        Ok(Store { conn, path: shown })
+    }
+
+    /// The connection (for queries).
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Path shown in messages.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Records the start of a run (incomplete until [`Store::finish_run`]).
+    pub fn begin_run(
+        &self,
+        run_id: &str,
+        image_ref: &str,
+        image_id: &str,
+        started_at: &str,
+        options_json: &str,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO runs (id, image_ref, image_id, started_at, options, complete) VALUES (?1, ?2, ?3, ?4, ?5, 0)",
+                params![run_id, image_ref, image_id, started_at, options_json],
+            )
+            .map(|_| ())
+            .map_err(sql_err(&self.path))
+    }
+
+    /// Writes everything known at the end of a run and marks it complete, in one transaction.
+    pub fn finish_run(&mut self, report: &Report) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let err = sql_err(&path);
+        let report_json = serde_json::to_string(report).map_err(|e| StoreError::Writer(e.to_string()))?;
+        let tx = self.conn.transaction().map_err(&err)?;
+        {
+            let run = &report.run_id;
+            let mut p = tx
+                .prepare(
+                    "INSERT OR REPLACE INTO processes (run_id, idx, pid, ppid, exe, argv, uid, start_ns, end_ns, exit_status, exit_signal) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                )
+                .map_err(&err)?;
+            for (i, n) in report.processes.iter().enumerate() {
+                let argv = serde_json::to_string(&n.argv).unwrap_or_default();
+                p.execute(params![
+                    run,
+                    i as i64,
+                    n.pid,
+                    n.ppid,
+                    n.exe,
+                    argv,
+                    n.uid,
+                    n.start_ns as i64,
+                    n.end_ns.map(|v| v as i64),
+                    n.exit_status,
+                    n.exit_signal
+                ])
+                .map_err(&err)?;
+            }
+            let mut d = tx
+                .prepare("INSERT OR REPLACE INTO detections (run_id, idx, rule, severity, message, pid, exe, evidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+                .map_err(&err)?;
+            let mut t = tx.prepare("INSERT OR IGNORE INTO detection_techniques (run_id, det_idx, technique) VALUES (?1, ?2, ?3)").map_err(&err)?;
+            for (i, det) in report.detections.iter().enumerate() {
+                let sev = format!("{:?}", det.severity).to_lowercase();
+                let evidence = serde_json::to_string(&det.evidence).unwrap_or_default();
+                d.execute(params![
+                    run,
+                    i as i64,
+                    det.rule,
+                    sev,
+                    det.message,
+                    det.process.pid,
+                    det.process.exe,
+                    evidence
+                ])
+                .map_err(&err)?;
+                for tech in &det.techniques {
+                    t.execute(params![run, i as i64, tech]).map_err(&err)?;
+                }
+            }
+            let mut ioc = tx
+                .prepare(
+                    "INSERT INTO iocs (run_id, kind, value, first_seq, count) VALUES (?1, ?2, ?3, ?4, 1) \
+                     ON CONFLICT (run_id, kind, value) DO UPDATE SET count = count + 1",
+                )
+                .map_err(&err)?;
+            for n in &report.network {
+                ioc.execute(params![run, "endpoint", n.addr, Option::<i64>::None])
+                    .map_err(&err)?;
+                if let Some((host, _)) = n.addr.rsplit_once(':') {
+                    ioc.execute(params![
+                        run,
+                        "address",
+                        host.trim_start_matches('[').trim_end_matches(']'),
+                        Option::<i64>::None
+                    ])
+                    .map_err(&err)?;
+                }
+            }
+            for f in report.files.iter().filter(|f| f.ops.keys().any(|k| k != "open")) {
+                ioc.execute(params![run, "path", f.path, Option::<i64>::None])
+                    .map_err(&err)?;
+            }
+            let sb = &report.sandbox;
+            tx.execute(
+                "UPDATE runs SET finished_at = ?2, exit_code = ?3, timed_out = ?4, verdict = ?5, score = ?6, events = ?7, lost = ?8, \
+                 report = ?9, complete = 1 WHERE id = ?1",
+                params![run, report.finished_at, sb.exit_code, sb.timed_out, report.verdict, report.score, report.stats.events as i64, report.stats.dropped as i64, report_json],
+            )
+            .map_err(&err)?;
+        }
+        tx.commit().map_err(&err)
+    }
+
+    /// Removes runs started before `cutoff` (RFC 3339) and/or all but the newest `keep` runs.
+    /// Returns the number of runs removed.
+    pub fn prune(&mut self, cutoff: Option<&str>, keep: Option<usize>) -> Result<usize, StoreError> {
+        let path = self.path.clone();
+        let err = sql_err(&path);
+        let tx = self.conn.transaction().map_err(&err)?;
+        let mut removed = 0;
+        if let Some(c) = cutoff {
+            removed += tx
+                .execute("DELETE FROM runs WHERE started_at < ?1", params![c])
+                .map_err(&err)?;
+        }
+        if let Some(k) = keep {
+            removed += tx
+                .execute("DELETE FROM runs WHERE id NOT IN (SELECT id FROM runs ORDER BY started_at DESC, id DESC LIMIT ?1)", params![k as i64])
+                .map_err(&err)?;
+        }
+        tx.commit().map_err(&err)?;
+        Ok(removed)
+    }
+}
+
+/// Typed columns of an event for the `events` table.
+fn event_columns(ev: &Event) -> (Option<String>, Option<String>, Option<u16>, Option<i64>) {
+    match &ev.data {
+        EventData::Exec { filename, .. } => (Some(filename.clone()), None, None, None),
+        EventData::Syscall(s) => {
+            let (addr, port) = match &s.addr {
+                Some(SockAddr::Inet { address, port }) => (Some(address.clone()), Some(*port)),
+                Some(SockAddr::Unix { path }) => (Some(format!("unix:{path}")), None),
+                _ => (None, None),
+            };
+            (s.path.clone(), addr, port, Some(s.ret))
+        }
+        _ => (None, None, None, None),
+    }
+}
+
+/// Streams a run's events into the store from its own thread and connection, one transaction per
+/// batch, so the ring-buffer reader never waits on the disk for long.
+#[derive(Debug)]
+pub struct EventWriter {
+    tx: Option<SyncSender<Vec<Event>>>,
+    batch: Vec<Event>,
+    thread: Option<JoinHandle<Result<u64, StoreError>>>,
+}
+
+impl EventWriter {
+    /// Starts the writer for `run_id` on the database at `path`.
+    pub fn start(path: &Path, run_id: &str) -> Result<EventWriter, StoreError> {
+        let store = Store::open(path)?;
+        // A few batches in flight; beyond that the reader waits (and the kernel counts drops).
+        let (tx, rx) = sync_channel::<Vec<Event>>(8);
+        let run = run_id.to_string();
+        let thread = std::thread::Builder::new()
+            .name("sandtrace-store".into())
+            .spawn(move || write_loop(store, &run, &rx))
+            .map_err(|e| StoreError::Writer(e.to_string()))?;
+        Ok(EventWriter {
+            tx: Some(tx),
+            batch: Vec::with_capacity(BATCH),
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues one event.
+    pub fn push(&mut self, ev: &Event) {
+        self.batch.push(ev.clone());
+        if self.batch.len() >= BATCH {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        if let Some(tx) = &self.tx
+            && tx.send(batch).is_err()
+        {
+            // The writer died; its error is reported by finish().
+            self.tx = None;
+        }
+    }
+
+    /// Writes what is queued and waits for the writer; returns the number of events stored.
+    pub fn finish(mut self) -> Result<u64, StoreError> {
+        self.flush();
+        self.tx = None;
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(StoreError::Writer("writer thread panicked".into())),
+            None => Ok(0),
+        }
+    }
+}
+
+fn write_loop(mut store: Store, run: &str, rx: &Receiver<Vec<Event>>) -> Result<u64, StoreError> {
+    let path = store.path.clone();
+    let err = sql_err(&path);
+    let mut written = 0u64;
+    while let Ok(batch) = rx.recv() {
+        let tx = store.conn.transaction().map_err(&err)?;
+        {
+            let mut ins = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO events (run_id, seq, ts_ns, kind, pid, comm, path, addr, port, ret, data) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                )
+                .map_err(&err)?;
+            for ev in &batch {
+                let (p, addr, port, ret) = event_columns(ev);
+                let data = serde_json::to_string(&ev.data).unwrap_or_default();
+                ins.execute(params![
+                    run,
+                    ev.seq as i64,
+                    ev.ts_ns as i64,
+                    crate::correlate::kind_name(ev.kind),
+                    ev.pid,
+                    ev.comm,
+                    p,
+                    addr,
+                    port,
+                    ret,
+                    data
+                ])
+                .map_err(&err)?;
+            }
+        }
+        tx.commit().map_err(&err)?;
+        written += batch.len() as u64;
+    }
+    store
+        .conn
+        .execute(
+            "UPDATE runs SET events = ?2 WHERE id = ?1",
+            params![run, written as i64],
+        )
+        .map_err(&err)?;
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests;

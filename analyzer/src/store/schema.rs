@@ -1,0 +1,137 @@
+//! Schema and migrations (`PRAGMA user_version` is the number of migrations applied).
+
+use rusqlite::Connection;
+
+use super::{StoreError, sql_err};
+
+/// Migrations in order; never edit one that has shipped, add a new one.
+pub(crate) const MIGRATIONS: &[&str] = &[
+    // 1: runs, events, processes, detections.
+    "CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        image_ref TEXT NOT NULL,
+        image_id TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        options TEXT NOT NULL,
+        exit_code INTEGER,
+        timed_out INTEGER,
+        verdict TEXT,
+        score INTEGER,
+        events INTEGER NOT NULL DEFAULT 0,
+        lost INTEGER NOT NULL DEFAULT 0,
+        complete INTEGER NOT NULL DEFAULT 0,
+        report TEXT
+    );
+    CREATE INDEX runs_started ON runs (started_at);
+    CREATE INDEX runs_image ON runs (image_ref);
+    CREATE TABLE events (
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        ts_ns INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        comm TEXT,
+        path TEXT,
+        addr TEXT,
+        port INTEGER,
+        ret INTEGER,
+        data TEXT NOT NULL,
+        PRIMARY KEY (run_id, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX events_path ON events (path) WHERE path IS NOT NULL;
+    CREATE INDEX events_addr ON events (addr) WHERE addr IS NOT NULL;
+    CREATE TABLE processes (
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        pid INTEGER NOT NULL,
+        ppid INTEGER NOT NULL,
+        exe TEXT NOT NULL,
+        argv TEXT NOT NULL,
+        uid INTEGER NOT NULL,
+        start_ns INTEGER NOT NULL,
+        end_ns INTEGER,
+        exit_status INTEGER,
+        exit_signal INTEGER,
+        PRIMARY KEY (run_id, idx)
+    ) WITHOUT ROWID;
+    CREATE INDEX processes_exe ON processes (exe);
+    CREATE TABLE detections (
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        rule TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        message TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        exe TEXT NOT NULL,
+        evidence TEXT NOT NULL,
+        PRIMARY KEY (run_id, idx)
+    ) WITHOUT ROWID;
+    CREATE TABLE detection_techniques (
+        run_id TEXT NOT NULL,
+        det_idx INTEGER NOT NULL,
+        technique TEXT NOT NULL,
+        PRIMARY KEY (run_id, det_idx, technique),
+        FOREIGN KEY (run_id, det_idx) REFERENCES detections (run_id, idx) ON DELETE CASCADE
+    ) WITHOUT ROWID;
+    CREATE INDEX detection_techniques_technique ON detection_techniques (technique);",
+    // 2: indicators of compromise.
+    "CREATE TABLE iocs (
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        first_seq INTEGER,
+        count INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (run_id, kind, value)
+    ) WITHOUT ROWID;
+    CREATE INDEX iocs_value ON iocs (value);",
+];
+
+/// Sets the connection up (WAL, foreign keys, busy timeout) and applies missing migrations.
+pub(crate) fn prepare(conn: &Connection, path: &str) -> Result<(), StoreError> {
+    let err = sql_err(path);
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;")
+        .map_err(&err)?;
+    migrate(conn, path, MIGRATIONS.len())
+}
+
+/// Applies migrations up to `target` (all of them in production; fewer in tests of upgrades).
+pub(crate) fn migrate(conn: &Connection, path: &str, target: usize) -> Result<(), StoreError> {
+    let err = sql_err(path);
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(&err)?;
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        return Err(StoreError::TooNew {
+            path: path.to_string(),
+            found: version,
+            known,
+        });
+    }
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .take(target)
+        .skip(usize::try_from(version).unwrap_or(0))
+    {
+        // Each migration and its version bump commit together, and the version is read again
+        // under the write lock: two analyzers opening a fresh file at once apply it once.
+        conn.execute_batch("BEGIN IMMEDIATE;").map_err(&err)?;
+        let applied = (|| {
+            let now: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if now > i as i64 {
+                return Ok(());
+            }
+            conn.execute_batch(&format!("{sql}; PRAGMA user_version = {};", i + 1))
+        })();
+        match applied {
+            Ok(()) => conn.execute_batch("COMMIT;").map_err(&err)?,
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK;");
+                return Err(err(e));
+            }
+        }
+    }
+    Ok(())
+}
