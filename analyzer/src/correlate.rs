@@ -13,6 +13,10 @@ use std::{
 use sandtrace_common::EventKind;
 use serde::{Deserialize, Serialize};
 
+pub mod graph;
+
+use graph::{EdgeKind, NodeKind, RunGraph};
+
 use crate::{
     capture::EventSink,
     detect::{Detector, ProcessLookup, RuleSet},
@@ -123,6 +127,7 @@ pub struct RunTrace {
     detector: Detector,
     summary_omitted: u64,
     writer: Option<crate::store::EventWriter>,
+    graph: RunGraph,
 }
 
 /// The process table seen by the detector (live nodes first, then the latest exited one).
@@ -154,6 +159,11 @@ impl RunTrace {
         let mut t = RunTrace::with_rules("/", usize::MAX, rules);
         t.started = true;
         t
+    }
+
+    /// The run graph.
+    pub fn graph(&self) -> &RunGraph {
+        &self.graph
     }
 
     /// Streams every event (after correlation) to the store.
@@ -206,6 +216,7 @@ impl RunTrace {
             detector: Detector::new(Arc::new(RuleSet::default())),
             summary_omitted: 0,
             writer: None,
+            graph: RunGraph::default(),
         }
     }
 
@@ -329,7 +340,22 @@ impl RunTrace {
                 };
                 // A reused pid starts a new node; the old one stays in the tree.
                 self.processes.push(child);
-                self.by_pid.insert(*child_pid, self.processes.len() - 1);
+                let c = self.processes.len() - 1;
+                self.by_pid.insert(*child_pid, c);
+                self.graph.relate(
+                    NodeKind::Process {
+                        pid: ev.pid,
+                        index: i,
+                    },
+                    NodeKind::Process {
+                        pid: *child_pid,
+                        index: c,
+                    },
+                    EdgeKind::Forked,
+                    ev.ts_ns,
+                    ev.seq,
+                    false,
+                );
             }
             EventData::Exec { filename, argv, .. } => {
                 let p = &mut self.processes[i];
@@ -342,6 +368,19 @@ impl RunTrace {
                     filename: filename.clone(),
                     argv: argv.clone(),
                 });
+                self.graph.relate(
+                    NodeKind::Process {
+                        pid: ev.pid,
+                        index: i,
+                    },
+                    NodeKind::File {
+                        path: filename.clone(),
+                    },
+                    EdgeKind::Executed,
+                    ev.ts_ns,
+                    ev.seq,
+                    false,
+                );
             }
             EventData::Exit { status, signal } => {
                 let p = &mut self.processes[i];
@@ -378,12 +417,12 @@ impl RunTrace {
                     // unknown directory leaves it unknown).
                     self.processes[i].cwd = sys.path.clone().filter(|p| p.starts_with('/'));
                 }
-                self.aggregate(ev);
+                self.aggregate(ev, i);
             }
         }
     }
 
-    fn aggregate(&mut self, ev: &Event) {
+    fn aggregate(&mut self, ev: &Event, proc_idx: usize) {
         let EventData::Syscall(sys) = &ev.data else { return };
         let failed = sys.ret < 0;
         let file_op = match ev.kind {
@@ -410,6 +449,36 @@ impl RunTrace {
         } else {
             &sys.path
         };
+        let me = || NodeKind::Process {
+            pid: ev.pid,
+            index: proc_idx,
+        };
+        let edge = match ev.kind {
+            EventKind::Open if file_op == Some("open_write") => Some(EdgeKind::Wrote),
+            EventKind::Open => Some(EdgeKind::Read),
+            EventKind::Truncate | EventKind::Mkdir | EventKind::Symlink => Some(EdgeKind::Wrote),
+            EventKind::Unlink => Some(EdgeKind::Deleted),
+            EventKind::Chmod | EventKind::Chown => Some(EdgeKind::Chmod),
+            EventKind::SetTimes => Some(EdgeKind::Touched),
+            EventKind::Rename | EventKind::Link => Some(EdgeKind::Renamed),
+            _ => None,
+        };
+        if let (Some(kind), Some(path)) = (edge, file_path) {
+            // Renames and links point at the new name.
+            let target = if kind == EdgeKind::Renamed {
+                sys.path2.as_ref().unwrap_or(path)
+            } else {
+                path
+            };
+            self.graph.relate(
+                me(),
+                NodeKind::File { path: target.clone() },
+                kind,
+                ev.ts_ns,
+                ev.seq,
+                failed,
+            );
+        }
         if let (Some(op), Some(path)) = (file_op, file_path) {
             // A sample creating millions of distinct names must not exhaust the analyzer's memory.
             if !self.files.contains_key(path) && self.files.len() >= MAX_SUMMARY_ENTRIES {
@@ -442,6 +511,20 @@ impl RunTrace {
                 SockAddr::Unix { path } => format!("unix:{path}"),
                 SockAddr::Other { number } => format!("family {number}"),
             };
+            let kind = match ev.kind {
+                EventKind::Connect => EdgeKind::Connected,
+                EventKind::Bind => EdgeKind::Bound,
+                EventKind::Accept => EdgeKind::Accepted,
+                _ => EdgeKind::SentTo,
+            };
+            self.graph.relate(
+                me(),
+                NodeKind::Endpoint { addr: text.clone() },
+                kind,
+                ev.ts_ns,
+                ev.seq,
+                failed,
+            );
             let key = (op.to_string(), text.clone());
             if !self.network.contains_key(&key) && self.network.len() >= MAX_SUMMARY_ENTRIES {
                 self.summary_omitted += 1;

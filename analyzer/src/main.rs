@@ -73,6 +73,9 @@ enum Command {
         /// Report format.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+        /// Print the run graph instead (Graphviz DOT; evidence of detections in red).
+        #[arg(long, value_enum)]
+        graph: Option<GraphFormat>,
     },
     /// Questions across all stored runs.
     Query(QueryArgs),
@@ -98,6 +101,14 @@ enum Command {
         #[arg(long)]
         tactic: Option<String>,
     },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum GraphFormat {
+    /// Graphviz DOT.
+    Dot,
+    /// The graph as JSON.
+    Json,
 }
 
 #[derive(clap::Args, Debug)]
@@ -285,10 +296,31 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Show { run, format } => {
+        Command::Show { run, format, graph } => {
             let store = open_existing(db.as_deref())?;
             let report = store.report(&run)?;
-            print!("{}", render(&report, format)?);
+            match graph {
+                Some(GraphFormat::Dot) => {
+                    let flagged: Vec<usize> = report
+                        .kill_chain
+                        .iter()
+                        .flat_map(|k| k.nodes.iter().copied())
+                        .collect();
+                    let label = |i: usize| {
+                        report.processes.get(i).map_or_else(String::new, |p| {
+                            let cmd = if p.argv.is_empty() {
+                                p.comm.clone()
+                            } else {
+                                p.argv.join(" ")
+                            };
+                            format!("{} {}", p.pid, cmd.chars().take(60).collect::<String>())
+                        })
+                    };
+                    print!("{}", report.graph.to_dot(&label, &flagged));
+                }
+                Some(GraphFormat::Json) => println!("{}", serde_json::to_string_pretty(&report.graph)?),
+                None => print!("{}", render(&report, format)?),
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Query(q) => run_query(q, db.as_deref()),

@@ -206,3 +206,60 @@ fn symlink_targets_stay_as_written_and_links_follow_their_dirfd() {
     let files: Vec<&str> = t.files().map(|f| f.path.as_str()).collect();
     assert_eq!(files, ["/w/link", "other"]);
 }
+
+#[test]
+fn the_graph_aggregates_repeated_relations_into_one_edge() {
+    let mut t = RunTrace::new("/", 10);
+    t.event(ev(0, "{kind: exec, pid: 10, filename: /bin/sh, argv: [sh]}"));
+    for i in 0..100 {
+        t.event(ev(1 + i, "{kind: open, pid: 10, path: /etc/hostname}"));
+    }
+    feed(
+        &mut t,
+        &[
+            "{kind: fork, pid: 10, child: 11}",
+            "{kind: rename, pid: 11, path: /tmp/a, path2: /tmp/b}",
+            "{kind: connect, pid: 11, fd: 3, addr: '127.0.0.1:80', error: ECONNREFUSED, ret: -111}",
+        ],
+    );
+    let g = t.graph().export();
+    let read: Vec<_> = g
+        .edges
+        .iter()
+        .filter(|(_, _, d)| d.kind == graph::EdgeKind::Read)
+        .collect();
+    assert_eq!(read.len(), 1, "100 reads of one file are one edge");
+    assert_eq!((read[0].2.count, read[0].2.first_seq), (100, 1));
+    assert!(read[0].2.last_ns > read[0].2.first_ns);
+    let kinds: Vec<graph::EdgeKind> = g.edges.iter().map(|e| e.2.kind).collect();
+    for k in [
+        graph::EdgeKind::Executed,
+        graph::EdgeKind::Forked,
+        graph::EdgeKind::Renamed,
+        graph::EdgeKind::Connected,
+    ] {
+        assert!(kinds.contains(&k), "{k:?} in {kinds:?}");
+    }
+    let renamed = g
+        .edges
+        .iter()
+        .find(|e| e.2.kind == graph::EdgeKind::Renamed)
+        .expect("rename edge");
+    assert_eq!(
+        g.nodes[renamed.1],
+        graph::NodeKind::File {
+            path: "/tmp/b".into()
+        }
+    );
+    let connect = g
+        .edges
+        .iter()
+        .find(|e| e.2.kind == graph::EdgeKind::Connected)
+        .expect("connect edge");
+    assert_eq!(connect.2.failures, 1);
+    let dot = g.to_dot(&|i| format!("p{i}"), &[connect.1]);
+    assert!(
+        dot.starts_with("digraph run {") && dot.contains("label=\"read x100\"") && dot.contains("color=red"),
+        "{dot}"
+    );
+}

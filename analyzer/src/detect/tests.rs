@@ -206,3 +206,60 @@ fn every_shipped_rule_loads_and_passes_its_fixtures() {
     let failed: Vec<_> = results.iter().filter(|r| !r.passed).collect();
     assert!(failed.is_empty(), "{failed:#?}");
 }
+
+#[test]
+fn the_kill_chain_orders_by_tactic_then_time_with_lineage() {
+    let exfil =
+        "id: late\nname: n\ndescription: d\nseverity: low\ntechniques: [T1041]\nmatch: {kind: connect}\n";
+    let exec = "id: early\nname: n\ndescription: d\nseverity: low\ntechniques: [T1059.004]\nmatch: {kind: exec, program: [sh]}\n";
+    let r = rules(&[exfil, exec]);
+    let mut t = RunTrace::for_fixtures(Arc::clone(&r));
+    for (i, e) in [
+        "{kind: exec, pid: 9, filename: /bin/init, argv: [init]}",
+        "{kind: fork, pid: 9, child: 10}",
+        "{kind: connect, pid: 10, addr: '127.0.0.1:1'}",
+        "{kind: exec, pid: 10, filename: /bin/sh, argv: [sh]}",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let fe: FixtureEvent = serde_norway::from_str(e).expect("yaml");
+        t.event(fe.to_event(i as u64).expect("event"));
+    }
+    let image = crate::sandbox::ImageInfo {
+        reference: "i".into(),
+        id: "x".into(),
+        working_dir: "/".into(),
+    };
+    let outcome = crate::sandbox::ContainerOutcome::default();
+    let report = crate::report::Report::build(
+        crate::report::RunFacts {
+            run_id: "r",
+            image: &image,
+            started_at: String::new(),
+            finished_at: String::new(),
+            network: "none",
+            timeout_s: 1,
+            pids_limit: 1,
+            memory_bytes: 1,
+            outcome: &outcome,
+            capture: crate::capture::CaptureStats::default(),
+        },
+        &t,
+    );
+    let order: Vec<(&str, &str)> = report
+        .kill_chain
+        .iter()
+        .map(|k| (k.tactic.as_str(), k.rule.as_str()))
+        .collect();
+    assert_eq!(
+        order,
+        [("execution", "early"), ("exfiltration", "late")],
+        "tactic order beats time order"
+    );
+    assert_eq!(report.kill_chain[0].lineage, [10, 9]);
+    assert!(
+        !report.kill_chain[1].nodes.is_empty(),
+        "evidence nodes in the graph"
+    );
+}

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     capture::CaptureStats,
+    correlate::graph::{GraphExport, NodeKind},
     correlate::{FileActivity, NetworkActivity, ProcessNode, RunTrace},
     event::Event,
     sandbox::{ContainerOutcome, ImageInfo},
@@ -165,6 +166,35 @@ pub struct Report {
     pub events: Vec<Event>,
     /// Events captured but not listed.
     pub events_omitted: u64,
+    /// Detections in kill-chain order (tactic, then time), each with its process lineage.
+    #[serde(default)]
+    pub kill_chain: Vec<KillChainStep>,
+    /// The run graph: processes, files, endpoints and what linked them.
+    #[serde(default)]
+    pub graph: GraphExport,
+}
+
+/// One step of the kill chain.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct KillChainStep {
+    /// Tactic (the earliest of the rule's techniques).
+    pub tactic: String,
+    /// Technique ids.
+    pub techniques: Vec<String>,
+    /// Rule.
+    pub rule: String,
+    /// Severity.
+    pub severity: Severity,
+    /// What happened.
+    pub message: String,
+    /// Boot-time ns of the first evidence event (or the process start).
+    pub ts_ns: u64,
+    /// The process and its ancestors, nearest first.
+    pub lineage: Vec<u32>,
+    /// Graph nodes that are evidence (indexes into `graph.nodes`).
+    pub nodes: Vec<usize>,
+    /// Index into `detections`.
+    pub detection: usize,
 }
 
 /// Inputs of [`Report::build`] besides the trace.
@@ -198,6 +228,8 @@ impl Report {
         let detections: Vec<Detection> = trace.detections().to_vec();
         let (verdict, score) = verdict(&detections);
         let techniques = techniques(&detections);
+        let graph = trace.graph().export();
+        let kill_chain = kill_chain(&detections, trace, &graph);
         Report {
             schema: SCHEMA.to_string(),
             run_id: facts.run_id.to_string(),
@@ -239,6 +271,8 @@ impl Report {
             network: trace.network().cloned().collect(),
             events: trace.events().to_vec(),
             events_omitted: trace.events_omitted(),
+            kill_chain,
+            graph,
         }
     }
 
@@ -246,6 +280,78 @@ impl Report {
     pub fn max_severity(&self) -> Option<Severity> {
         self.detections.iter().map(|d| d.severity).max()
     }
+}
+
+/// Orders detections by tactic (kill-chain order), then by time; adds lineage and evidence nodes.
+fn kill_chain(detections: &[Detection], trace: &RunTrace, graph: &GraphExport) -> Vec<KillChainStep> {
+    let procs = trace.processes();
+    let ts_of: std::collections::HashMap<u64, u64> =
+        trace.events().iter().map(|e| (e.seq, e.ts_ns)).collect();
+    let mut steps: Vec<(usize, KillChainStep)> = detections
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let tactic = d
+                .techniques
+                .iter()
+                .filter_map(|t| mitre_mapping::lookup(t).and_then(|x| x.first_tactic()))
+                .min();
+            let node_idx = procs.iter().rposition(|p| p.pid == d.process.pid);
+            let start = node_idx.map_or(0, |n| procs[n].start_ns);
+            let ts = d
+                .evidence
+                .iter()
+                .filter_map(|s| ts_of.get(s))
+                .min()
+                .copied()
+                .unwrap_or(start);
+            let mut lineage = vec![d.process.pid];
+            let mut cur = node_idx;
+            while let Some(n) = cur {
+                let ppid = procs[n].ppid;
+                if lineage.len() > 32 || lineage.contains(&ppid) || ppid == 0 {
+                    break;
+                }
+                cur = procs[..n].iter().rposition(|p| p.pid == ppid);
+                if cur.is_none() {
+                    break;
+                }
+                lineage.push(ppid);
+            }
+            let mut nodes: Vec<usize> = d
+                .evidence
+                .iter()
+                .filter_map(|s| trace.graph().edge_of(*s))
+                .flat_map(|(a, b)| [a, b])
+                .collect();
+            if let Some(n) = node_idx
+                && let Some(p) = graph.nodes.iter().position(|x| {
+                    *x == NodeKind::Process {
+                        pid: d.process.pid,
+                        index: n,
+                    }
+                })
+            {
+                nodes.push(p);
+            }
+            nodes.sort_unstable();
+            nodes.dedup();
+            let step = KillChainStep {
+                tactic: tactic.map(|t| t.short_name().to_string()).unwrap_or_default(),
+                techniques: d.techniques.clone(),
+                rule: d.rule.clone(),
+                severity: d.severity,
+                message: d.message.clone(),
+                ts_ns: ts,
+                lineage,
+                nodes,
+                detection: i,
+            };
+            (tactic.map_or(usize::MAX, mitre_mapping::Tactic::order), step)
+        })
+        .collect();
+    steps.sort_by_key(|(order, s)| (*order, s.ts_ns, s.detection));
+    steps.into_iter().map(|(_, s)| s).collect()
 }
 
 /// Techniques named by the detections, in kill-chain order (first tactic), then by id.
