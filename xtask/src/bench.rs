@@ -16,6 +16,8 @@ pub enum Which {
     Capture,
     /// Events/s through correlation and the compiled rule set on a recorded stream (no root needed).
     Rules,
+    /// Store insert rate and ready-question latency at 10M events over 1,000 runs (no root needed).
+    Store,
 }
 
 const OPENS: &str = "200000";
@@ -24,7 +26,8 @@ const FORKS: &str = "2000";
 pub fn run(which: Which, write: bool, runs: usize) -> Result<()> {
     match which {
         Which::Capture => capture(write, runs.max(1)),
-        Which::Rules => rules(write),
+        Which::Rules => cargo_bench("rules", write),
+        Which::Store => cargo_bench("store", write),
     }
 }
 
@@ -166,19 +169,19 @@ fn capture(write: bool, runs: usize) -> Result<()> {
     Ok(())
 }
 
-fn rules(write: bool) -> Result<()> {
+fn cargo_bench(name: &str, write: bool) -> Result<()> {
     let out = cargo()
-        .args(["bench", "-p", "sandtrace", "--bench", "rules"])
+        .args(["bench", "-p", "sandtrace", "--bench", name])
         .stderr(Stdio::inherit())
         .output()
         .context("cargo bench")?;
     if !out.status.success() {
-        bail!("the rules benchmark failed");
+        bail!("the {name} benchmark failed");
     }
     let table = String::from_utf8_lossy(&out.stdout).into_owned();
     println!("{table}");
     if write {
-        write_section("rules", "cargo xtask bench rules --write", &table)?;
+        write_section(name, &format!("cargo xtask bench {name} --write"), &table)?;
     }
     Ok(())
 }
