@@ -225,6 +225,14 @@ fn interrupting_a_run_cleans_up_and_exits_2() {
         cgroup_dirs(&format!("sandtrace-{run_id}")).is_empty(),
         "cgroup left"
     );
+    // The run stays in the database, visibly incomplete.
+    let runs = sandtrace(&["runs"]);
+    let listed = String::from_utf8_lossy(&runs.stdout);
+    let line = listed
+        .lines()
+        .find(|l| l.starts_with(&run_id))
+        .unwrap_or_else(|| panic!("run {run_id} not stored: {listed}"));
+    assert!(line.contains("INCOMPLETE"), "{line}");
 }
 
 #[test]
