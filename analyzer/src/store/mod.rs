@@ -285,8 +285,8 @@ fn event_columns(ev: &Event) -> (Option<String>, Option<String>, Option<u16>, Op
 /// batch, so the ring-buffer reader never waits on the disk for long.
 #[derive(Debug)]
 pub struct EventWriter {
-    tx: Option<SyncSender<Vec<Event>>>,
-    batch: Vec<Event>,
+    tx: Option<SyncSender<Vec<EventRow>>>,
+    batch: Vec<EventRow>,
     thread: Option<JoinHandle<Result<u64, StoreError>>>,
 }
 
@@ -295,7 +295,7 @@ impl EventWriter {
     pub fn start(path: &Path, run_id: &str) -> Result<EventWriter, StoreError> {
         let store = Store::open(path)?;
         // A few batches in flight; beyond that the reader waits (and the kernel counts drops).
-        let (tx, rx) = sync_channel::<Vec<Event>>(8);
+        let (tx, rx) = sync_channel::<Vec<EventRow>>(8);
         let run = run_id.to_string();
         let thread = std::thread::Builder::new()
             .name("sandtrace-store".into())
@@ -310,7 +310,9 @@ impl EventWriter {
 
     /// Queues one event.
     pub fn push(&mut self, ev: &Event) {
-        self.batch.push(ev.clone());
+        // Rows are made here, on the caller's thread, so the writer thread only inserts: the two
+        // halves run on two cores.
+        self.batch.push(EventRow::from(ev));
         if self.batch.len() >= BATCH {
             self.flush();
         }
@@ -341,34 +343,82 @@ impl EventWriter {
     }
 }
 
-fn write_loop(mut store: Store, run: &str, rx: &Receiver<Vec<Event>>) -> Result<u64, StoreError> {
+/// One `events` row, ready to insert.
+#[derive(Debug)]
+struct EventRow {
+    seq: i64,
+    ts_ns: i64,
+    kind: String,
+    pid: u32,
+    comm: String,
+    path: Option<String>,
+    addr: Option<String>,
+    port: Option<u16>,
+    ret: Option<i64>,
+    data: String,
+}
+
+impl From<&Event> for EventRow {
+    fn from(ev: &Event) -> EventRow {
+        let (path, addr, port, ret) = event_columns(ev);
+        EventRow {
+            seq: ev.seq as i64,
+            ts_ns: ev.ts_ns as i64,
+            kind: crate::correlate::kind_name(ev.kind),
+            pid: ev.pid,
+            comm: ev.comm.clone(),
+            path,
+            addr,
+            port,
+            ret,
+            data: serde_json::to_string(&ev.data).unwrap_or_default(),
+        }
+    }
+}
+
+fn write_loop(mut store: Store, run: &str, rx: &Receiver<Vec<EventRow>>) -> Result<u64, StoreError> {
     let path = store.path.clone();
     let err = sql_err(&path);
+    let key: i64 = store
+        .conn
+        .query_row("SELECT key FROM runs WHERE id = ?1", params![run], |r| r.get(0))
+        .map_err(&err)?;
+    let mut path_ids: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
     let mut written = 0u64;
     while let Ok(batch) = rx.recv() {
         let tx = store.conn.transaction().map_err(&err)?;
         {
             let mut ins = tx
                 .prepare_cached(
-                    "INSERT OR IGNORE INTO events (run_id, seq, ts_ns, kind, pid, comm, path, addr, port, ret, data) \
+                    "INSERT OR IGNORE INTO events (run_key, seq, ts_ns, kind, pid, comm, path_id, addr, port, ret, data) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 )
                 .map_err(&err)?;
-            for ev in &batch {
-                let (p, addr, port, ret) = event_columns(ev);
-                let data = serde_json::to_string(&ev.data).unwrap_or_default();
+            // Paths are stored once: events carry a small integer, and their index stays small.
+            let mut add_path = tx
+                .prepare_cached("INSERT INTO paths (path) VALUES (?1) ON CONFLICT (path) DO NOTHING")
+                .map_err(&err)?;
+            let mut get_path = tx
+                .prepare_cached("SELECT id FROM paths WHERE path = ?1")
+                .map_err(&err)?;
+            for r in &batch {
+                let path_id: Option<i64> = match &r.path {
+                    Some(p) => match path_ids.get(p) {
+                        Some(id) => Some(*id),
+                        None => {
+                            add_path.execute(params![p]).map_err(&err)?;
+                            let id: i64 = get_path.query_row(params![p], |row| row.get(0)).map_err(&err)?;
+                            if path_ids.len() > 100_000 {
+                                path_ids.clear();
+                            }
+                            path_ids.insert(p.clone(), id);
+                            Some(id)
+                        }
+                    },
+                    None => None,
+                };
                 ins.execute(params![
-                    run,
-                    ev.seq as i64,
-                    ev.ts_ns as i64,
-                    crate::correlate::kind_name(ev.kind),
-                    ev.pid,
-                    ev.comm,
-                    p,
-                    addr,
-                    port,
-                    ret,
-                    data
+                    key, r.seq, r.ts_ns, r.kind, r.pid, r.comm, path_id, r.addr, r.port, r.ret, r.data
                 ])
                 .map_err(&err)?;
             }

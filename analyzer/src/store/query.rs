@@ -183,8 +183,8 @@ impl Store {
                 };
                 port_arg = port;
                 (
-                    "SELECT e.run_id, r.image_ref, r.started_at, e.pid, e.comm, e.kind || ' ' || e.addr || COALESCE(':' || e.port, ''), json_array(e.seq) \
-                     FROM events e JOIN runs r ON r.id = e.run_id WHERE e.addr = ?1 AND (?2 IS NULL OR e.port = ?2) \
+                    "SELECT r.id, r.image_ref, r.started_at, e.pid, e.comm, e.kind || ' ' || e.addr || COALESCE(':' || e.port, ''), json_array(e.seq) \
+                     FROM events e JOIN runs r ON r.key = e.run_key WHERE e.addr = ?1 AND (?2 IS NULL OR e.port = ?2) \
                      ORDER BY r.started_at DESC, e.seq",
                     host,
                 )
@@ -195,8 +195,9 @@ impl Store {
                 d.clone(),
             ),
             Question::Path(p) => (
-                "SELECT e.run_id, r.image_ref, r.started_at, e.pid, e.comm, e.kind || ' ' || e.path, json_array(e.seq) \
-                 FROM events e JOIN runs r ON r.id = e.run_id WHERE e.path GLOB ?1 ORDER BY r.started_at DESC, e.seq",
+                "SELECT r.id, r.image_ref, r.started_at, e.pid, e.comm, e.kind || ' ' || p.path, json_array(e.seq) \
+                 FROM paths p JOIN events e ON e.path_id = p.id JOIN runs r ON r.key = e.run_key \
+                 WHERE p.path GLOB ?1 ORDER BY r.started_at DESC, e.seq",
                 p.clone(),
             ),
             Question::Exe(x) => (
