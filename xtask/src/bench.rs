@@ -197,7 +197,12 @@ fn write_section(name: &str, command: &str, body: &str) -> Result<()> {
     let date = String::from_utf8_lossy(&Command::new("date").args(["-u", "+%Y-%m-%d"]).output()?.stdout)
         .trim()
         .to_string();
-    let section = format!("{start}\nReproduce: `{command}` (as root). Measured {date}.\n\n{body}{end}");
+    let who = if name == "capture" {
+        " (as root)"
+    } else {
+        " (no root needed)"
+    };
+    let section = format!("{start}\nReproduce: `{command}`{who}. Measured {date}.\n\n{body}{end}");
     let new = match (text.find(&start), text.find(&end)) {
         (Some(a), Some(b)) if b > a => format!("{}{section}{}", &text[..a], &text[b + end.len()..]),
         _ => format!("{}\n## {name}\n\n{section}\n", text.trim_end()),

@@ -384,6 +384,11 @@ fn write_loop(mut store: Store, run: &str, rx: &Receiver<Vec<EventRow>>) -> Resu
         .query_row("SELECT key FROM runs WHERE id = ?1", params![run], |r| r.get(0))
         .map_err(&err)?;
     let mut path_ids: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+    // Per-run summaries (first event, count) for the questions; bounded like the report's.
+    let mut touched: std::collections::HashMap<i64, (i64, i64)> = std::collections::HashMap::new();
+    let mut endpoints: std::collections::HashMap<(String, i64), (i64, i64)> =
+        std::collections::HashMap::new();
+    let limit = crate::correlate::MAX_SUMMARY_ENTRIES;
     let mut written = 0u64;
     while let Ok(batch) = rx.recv() {
         let tx = store.conn.transaction().map_err(&err)?;
@@ -421,18 +426,43 @@ fn write_loop(mut store: Store, run: &str, rx: &Receiver<Vec<EventRow>>) -> Resu
                     key, r.seq, r.ts_ns, r.kind, r.pid, r.comm, path_id, r.addr, r.port, r.ret, r.data
                 ])
                 .map_err(&err)?;
+                if let Some(id) = path_id
+                    && (touched.len() < limit || touched.contains_key(&id))
+                {
+                    touched.entry(id).or_insert((r.seq, 0)).1 += 1;
+                }
+                if let Some(a) = &r.addr {
+                    let k = (a.clone(), r.port.map_or(-1, i64::from));
+                    if endpoints.len() < limit || endpoints.contains_key(&k) {
+                        endpoints.entry(k).or_insert((r.seq, 0)).1 += 1;
+                    }
+                }
             }
         }
         tx.commit().map_err(&err)?;
         written += batch.len() as u64;
     }
-    store
-        .conn
-        .execute(
+    let tx = store.conn.transaction().map_err(&err)?;
+    {
+        let mut p = tx
+            .prepare("INSERT OR REPLACE INTO run_paths (run_key, path_id, first_seq, count) VALUES (?1, ?2, ?3, ?4)")
+            .map_err(&err)?;
+        for (id, (first, n)) in &touched {
+            p.execute(params![key, id, first, n]).map_err(&err)?;
+        }
+        let mut e = tx
+            .prepare("INSERT OR REPLACE INTO run_endpoints (run_key, addr, port, first_seq, count) VALUES (?1, ?2, ?3, ?4, ?5)")
+            .map_err(&err)?;
+        for ((addr, port), (first, n)) in &endpoints {
+            e.execute(params![key, addr, port, first, n]).map_err(&err)?;
+        }
+        tx.execute(
             "UPDATE runs SET events = ?2 WHERE id = ?1",
             params![run, written as i64],
         )
         .map_err(&err)?;
+    }
+    tx.commit().map_err(&err)?;
     Ok(written)
 }
 

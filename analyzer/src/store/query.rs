@@ -183,9 +183,10 @@ impl Store {
                 };
                 port_arg = port;
                 (
-                    "SELECT r.id, r.image_ref, r.started_at, e.pid, e.comm, e.kind || ' ' || e.addr || COALESCE(':' || e.port, ''), json_array(e.seq) \
-                     FROM events e JOIN runs r ON r.key = e.run_key WHERE e.addr = ?1 AND (?2 IS NULL OR e.port = ?2) \
-                     ORDER BY r.started_at DESC, e.seq",
+                    "SELECT r.id, r.image_ref, r.started_at, e.pid, e.comm, \
+                            e.kind || ' ' || x.addr || CASE WHEN x.port >= 0 THEN ':' || x.port ELSE '' END || ' x' || x.count, json_array(x.first_seq) \
+                     FROM run_endpoints x JOIN runs r ON r.key = x.run_key JOIN events e ON e.run_key = x.run_key AND e.seq = x.first_seq \
+                     WHERE x.addr = ?1 AND (?2 IS NULL OR x.port = ?2) ORDER BY r.started_at DESC, x.first_seq",
                     host,
                 )
             }
@@ -195,9 +196,10 @@ impl Store {
                 d.clone(),
             ),
             Question::Path(p) => (
-                "SELECT r.id, r.image_ref, r.started_at, e.pid, e.comm, e.kind || ' ' || p.path, json_array(e.seq) \
-                 FROM paths p JOIN events e ON e.path_id = p.id JOIN runs r ON r.key = e.run_key \
-                 WHERE p.path GLOB ?1 ORDER BY r.started_at DESC, e.seq",
+                "SELECT r.id, r.image_ref, r.started_at, e.pid, e.comm, e.kind || ' ' || p.path || ' x' || x.count, json_array(x.first_seq) \
+                 FROM paths p JOIN run_paths x ON x.path_id = p.id JOIN runs r ON r.key = x.run_key \
+                 JOIN events e ON e.run_key = x.run_key AND e.seq = x.first_seq \
+                 WHERE p.path GLOB ?1 ORDER BY r.started_at DESC, x.first_seq",
                 p.clone(),
             ),
             Question::Exe(x) => (

@@ -44,8 +44,25 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         data TEXT NOT NULL,
         PRIMARY KEY (run_key, seq)
     ) WITHOUT ROWID;
-    CREATE INDEX events_path ON events (path_id) WHERE path_id IS NOT NULL;
-    CREATE INDEX events_addr ON events (addr) WHERE addr IS NOT NULL;
+    -- Events are only appended (no secondary index: insertion stays fast at tens of millions of
+    -- rows); the questions use the per-run summaries below, which point back at the first event.
+    CREATE TABLE run_paths (
+        run_key INTEGER NOT NULL REFERENCES runs (key) ON DELETE CASCADE,
+        path_id INTEGER NOT NULL REFERENCES paths (id),
+        first_seq INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (path_id, run_key)
+    ) WITHOUT ROWID;
+    CREATE INDEX run_paths_run ON run_paths (run_key);
+    CREATE TABLE run_endpoints (
+        run_key INTEGER NOT NULL REFERENCES runs (key) ON DELETE CASCADE,
+        addr TEXT NOT NULL,
+        port INTEGER NOT NULL,
+        first_seq INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (addr, port, run_key)
+    ) WITHOUT ROWID;
+    CREATE INDEX run_endpoints_run ON run_endpoints (run_key);
     CREATE TABLE processes (
         run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
         idx INTEGER NOT NULL,
