@@ -64,6 +64,36 @@ pub struct ProcessNode {
     cwd: Option<String>,
 }
 
+impl ProcessNode {
+    /// A node first seen at `ev` (its own event, or its parent's fork).
+    fn started(
+        ev: &Event,
+        pid: u32,
+        ppid: u32,
+        first_seen: &str,
+        exe: String,
+        argv: Vec<String>,
+        cwd: Option<String>,
+    ) -> ProcessNode {
+        ProcessNode {
+            pid,
+            ppid,
+            exe,
+            argv,
+            comm: ev.comm.clone(),
+            uid: ev.uid,
+            start_ns: ev.ts_ns,
+            end_ns: None,
+            exit_status: None,
+            exit_signal: None,
+            execs: Vec::new(),
+            first_seen: first_seen.to_string(),
+            events: 0,
+            cwd,
+        }
+    }
+}
+
 /// One exec of a process.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct ExecRecord {
@@ -269,22 +299,15 @@ impl RunTrace {
                 // The first process of the run starts in the image's working directory.
                 self.processes.is_empty().then(|| self.initial_cwd.clone())
             });
-        self.processes.push(ProcessNode {
-            pid: ev.pid,
-            ppid: ev.ppid,
-            exe: String::new(),
-            argv: Vec::new(),
-            comm: ev.comm.clone(),
-            uid: ev.uid,
-            start_ns: ev.ts_ns,
-            end_ns: None,
-            exit_status: None,
-            exit_signal: None,
-            execs: Vec::new(),
-            first_seen: first_seen.to_string(),
-            events: 0,
+        self.processes.push(ProcessNode::started(
+            ev,
+            ev.pid,
+            ev.ppid,
+            first_seen,
+            String::new(),
+            Vec::new(),
             cwd,
-        });
+        ));
         let i = self.processes.len() - 1;
         self.by_pid.insert(ev.pid, i);
         i
@@ -321,34 +344,30 @@ impl RunTrace {
                 if *thread {
                     return;
                 }
+                // Copied out: the match's borrow of the event ends here.
+                let child_pid = child_pid;
                 let p = &self.processes[i];
-                let child = ProcessNode {
-                    pid: *child_pid,
-                    ppid: ev.pid,
-                    exe: p.exe.clone(),
-                    argv: p.argv.clone(),
-                    comm: ev.comm.clone(),
-                    uid: ev.uid,
-                    start_ns: ev.ts_ns,
-                    end_ns: None,
-                    exit_status: None,
-                    exit_signal: None,
-                    execs: Vec::new(),
-                    first_seen: "fork".into(),
-                    events: 0,
-                    cwd: p.cwd.clone(),
-                };
+                // A child runs its parent's program until it executes one of its own.
+                let child = ProcessNode::started(
+                    ev,
+                    child_pid,
+                    ev.pid,
+                    "fork",
+                    p.exe.clone(),
+                    p.argv.clone(),
+                    p.cwd.clone(),
+                );
                 // A reused pid starts a new node; the old one stays in the tree.
                 self.processes.push(child);
                 let c = self.processes.len() - 1;
-                self.by_pid.insert(*child_pid, c);
+                self.by_pid.insert(child_pid, c);
                 self.graph.relate(
                     NodeKind::Process {
                         pid: ev.pid,
                         index: i,
                     },
                     NodeKind::Process {
-                        pid: *child_pid,
+                        pid: child_pid,
                         index: c,
                     },
                     EdgeKind::Forked,

@@ -86,7 +86,8 @@ pub struct FixtureEvent {
     pub error: Option<String>,
 }
 
-fn default_syscall(kind: EventKind) -> &'static str {
+/// The usual system call of a kind (fixtures name it when they do not say).
+pub(crate) fn default_syscall(kind: EventKind) -> &'static str {
     match kind {
         EventKind::Open => "openat",
         EventKind::Unlink => "unlinkat",

@@ -32,47 +32,9 @@ fn put(buf: &mut [u8], s: &[u8]) -> u32 {
     (s.len() + 1) as u32
 }
 
-/// A syscall number of the table for each syscall kind.
+/// A syscall number of the table for each syscall kind (the kind's usual call).
 fn nr_for(kind: EventKind) -> u32 {
-    let name = match kind {
-        EventKind::ExecFailed => "execve",
-        EventKind::Open => "openat",
-        EventKind::Unlink => "unlinkat",
-        EventKind::Rename => "renameat2",
-        EventKind::Chmod => "fchmodat",
-        EventKind::Chown => "fchownat",
-        EventKind::Link => "linkat",
-        EventKind::Symlink => "symlinkat",
-        EventKind::Truncate => "truncate",
-        EventKind::Mkdir => "mkdirat",
-        EventKind::Chdir => "chdir",
-        EventKind::SetTimes => "utimensat",
-        EventKind::Socket => "socket",
-        EventKind::Connect => "connect",
-        EventKind::Bind => "bind",
-        EventKind::Listen => "listen",
-        EventKind::Accept => "accept4",
-        EventKind::SendTo => "sendto",
-        EventKind::Ptrace => "ptrace",
-        EventKind::ProcessVm => "process_vm_writev",
-        EventKind::MemfdCreate => "memfd_create",
-        EventKind::ExecMemory => "mprotect",
-        EventKind::SetId => "setresuid",
-        EventKind::Capset => "capset",
-        EventKind::Prctl => "prctl",
-        EventKind::Mount => "mount",
-        EventKind::Umount => "umount2",
-        EventKind::Unshare => "unshare",
-        EventKind::Setns => "setns",
-        EventKind::PivotRoot => "pivot_root",
-        EventKind::KernelModule => "finit_module",
-        EventKind::Bpf => "bpf",
-        EventKind::Kill => "kill",
-        EventKind::Keyctl => "keyctl",
-        EventKind::Dup => "dup2",
-        EventKind::IoUringSetup => "io_uring_setup",
-        EventKind::Fork | EventKind::Exec | EventKind::Exit => unreachable!("not a syscall kind"),
-    };
+    let name = crate::detect::fixture::default_syscall(kind);
     SYSCALLS
         .iter()
         .find(|(_, n, _)| *n == name)
