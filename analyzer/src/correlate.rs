@@ -345,7 +345,7 @@ impl RunTrace {
                     return;
                 }
                 // Copied out: the match's borrow of the event ends here.
-                let child_pid = child_pid;
+                let child_pid = *child_pid;
                 let p = &self.processes[i];
                 // A child runs its parent's program until it executes one of its own.
                 let child = ProcessNode::started(
