@@ -86,7 +86,7 @@ fn run_events(run: usize, n: usize) -> Vec<Event> {
                     port: 443,
                 }),
             ),
-            1 if run % 100 == 0 => syscall(
+            1 if run.is_multiple_of(100) => syscall(
                 i,
                 pid,
                 EventKind::Open,
@@ -204,7 +204,8 @@ fn main() {
 
     drop(store);
     let ro = Store::open_read_only(&db).expect("read-only");
-    let questions: Vec<(&str, Box<dyn Fn() -> usize>)> = vec![
+    type TimedQuestion<'a> = (&'a str, Box<dyn Fn() -> usize + 'a>);
+    let questions: Vec<TimedQuestion<'_>> = vec![
         (
             "runs (newest 50)",
             Box::new(|| {
