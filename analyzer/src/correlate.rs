@@ -142,6 +142,8 @@ pub struct RunTrace {
     processes: Vec<ProcessNode>,
     /// pid -> index in `processes` of its live (latest) node.
     by_pid: HashMap<u32, usize>,
+    /// pid -> index of its latest node, live or exited.
+    last_by_pid: HashMap<u32, usize>,
     files: BTreeMap<String, FileActivity>,
     network: BTreeMap<(String, String), NetworkActivity>,
     events: Vec<Event>,
@@ -164,14 +166,13 @@ pub struct RunTrace {
 struct TableView<'a> {
     processes: &'a [ProcessNode],
     by_pid: &'a HashMap<u32, usize>,
+    last_by_pid: &'a HashMap<u32, usize>,
 }
 
 impl ProcessLookup for TableView<'_> {
     fn process(&self, pid: u32) -> Option<&ProcessNode> {
-        match self.by_pid.get(&pid) {
-            Some(&i) => self.processes.get(i),
-            None => self.processes.iter().rev().find(|p| p.pid == pid),
-        }
+        let i = self.by_pid.get(&pid).or_else(|| self.last_by_pid.get(&pid))?;
+        self.processes.get(*i)
     }
 }
 
@@ -232,6 +233,7 @@ impl RunTrace {
         RunTrace {
             processes: Vec::new(),
             by_pid: HashMap::new(),
+            last_by_pid: HashMap::new(),
             files: BTreeMap::new(),
             network: BTreeMap::new(),
             events: Vec::new(),
@@ -310,6 +312,7 @@ impl RunTrace {
         ));
         let i = self.processes.len() - 1;
         self.by_pid.insert(ev.pid, i);
+        self.last_by_pid.insert(ev.pid, i);
         i
     }
 
@@ -361,6 +364,7 @@ impl RunTrace {
                 self.processes.push(child);
                 let c = self.processes.len() - 1;
                 self.by_pid.insert(child_pid, c);
+                self.last_by_pid.insert(child_pid, c);
                 self.graph.relate(
                     NodeKind::Process {
                         pid: ev.pid,
@@ -584,6 +588,7 @@ impl EventSink for RunTrace {
         let view = TableView {
             processes: &self.processes,
             by_pid: &self.by_pid,
+            last_by_pid: &self.last_by_pid,
         };
         self.detector.on_event(&event, &view);
         if let Some(w) = &mut self.writer {

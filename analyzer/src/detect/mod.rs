@@ -343,8 +343,12 @@ impl Detector {
                     if p.next_step != step {
                         continue;
                     }
+                    // Cheapest test first: captured values, then the lineage walk.
+                    if !same(cond, &facts, &p.caps) {
+                        continue;
+                    }
                     let in_scope = p.anchor == ev.pid || (seq.lineage && descends(ev.pid, p.anchor, procs));
-                    if !in_scope || !same(cond, &facts, &p.caps) {
+                    if !in_scope {
                         continue;
                     }
                     p.caps = capture(cond, &facts, p.caps.clone());
