@@ -381,6 +381,10 @@ impl RunTrace {
                 );
             }
             EventData::Exec { filename, argv, .. } => {
+                // `./prog` is resolved against the working directory, like syscall paths.
+                if !filename.starts_with('/') && !filename.is_empty() {
+                    *filename = self.resolve(i, filename, None);
+                }
                 let p = &mut self.processes[i];
                 p.exe.clone_from(filename);
                 p.argv.clone_from(argv);

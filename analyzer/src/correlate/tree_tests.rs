@@ -263,3 +263,17 @@ fn the_graph_aggregates_repeated_relations_into_one_edge() {
         "{dot}"
     );
 }
+
+#[test]
+fn relative_exec_paths_are_resolved() {
+    let mut t = RunTrace::new("/", 10);
+    feed(
+        &mut t,
+        &[
+            "{kind: exec, pid: 10, filename: /bin/sh, argv: [sh]}",
+            "{kind: chdir, pid: 10, path: /opt}",
+            "{kind: exec, pid: 10, filename: ./updater, argv: [./updater]}",
+        ],
+    );
+    assert_eq!(t.processes()[0].exe, "/opt/updater");
+}

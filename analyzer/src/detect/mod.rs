@@ -305,7 +305,8 @@ impl Detector {
             }
         }
         if let Some(list) = steps {
-            for &(r, step) in list {
+            // Later steps first: an event advances existing partials before it starts new ones.
+            for &(r, step) in list.iter().rev() {
                 let rule = &rules.rules[r];
                 let Body::Sequence(seq) = &rule.body else { continue };
                 let cond = &seq.steps[step];
@@ -340,7 +341,8 @@ impl Detector {
                 let mut parts = std::mem::take(&mut self.partials[r]);
                 parts.retain(|p| ev.ts_ns.saturating_sub(p.start_ns) <= within);
                 for (i, p) in parts.iter_mut().enumerate() {
-                    if p.next_step != step {
+                    // One event completes one step of a partial, never two in a row.
+                    if p.next_step != step || p.evidence.last() == Some(&ev.seq) {
                         continue;
                     }
                     // Cheapest test first: captured values, then the lineage walk.

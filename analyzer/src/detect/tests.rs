@@ -263,3 +263,21 @@ fn the_kill_chain_orders_by_tactic_then_time_with_lineage() {
         "evidence nodes in the graph"
     );
 }
+
+#[test]
+fn one_event_never_completes_two_steps() {
+    let beacon = "id: beacon\nname: n\ndescription: d\nseverity: low\ntechniques: [T1071.001]\nsequence:\n  within: 60s\n  steps:\n    - {kind: connect, capture: addr}\n    - {kind: connect, same: addr}\n";
+    let r = rules(&[beacon]);
+    assert!(run(&r, &["{kind: connect, pid: 10, addr: '127.0.0.1:80'}"]).is_empty());
+    assert_eq!(
+        run(
+            &r,
+            &[
+                "{kind: connect, pid: 10, addr: '127.0.0.1:80'}",
+                "{kind: connect, pid: 10, addr: '127.0.0.1:80'}"
+            ]
+        )
+        .len(),
+        1
+    );
+}

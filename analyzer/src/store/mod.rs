@@ -294,12 +294,17 @@ impl EventWriter {
     /// Starts the writer for `run_id` on the database at `path`.
     pub fn start(path: &Path, run_id: &str) -> Result<EventWriter, StoreError> {
         let store = Store::open(path)?;
-        // A few batches in flight; beyond that the reader waits (and the kernel counts drops).
-        let (tx, rx) = sync_channel::<Vec<EventRow>>(8);
+        // Up to 64 batches (~256k events) in flight; beyond that the reader waits (and the kernel
+        // counts drops). The writer runs at idle priority, so the sample keeps its CPU and the
+        // writer catches up while the sample waits or after it exits.
+        let (tx, rx) = sync_channel::<Vec<EventRow>>(64);
         let run = run_id.to_string();
         let thread = std::thread::Builder::new()
             .name("sandtrace-store".into())
-            .spawn(move || write_loop(store, &run, &rx))
+            .spawn(move || {
+                idle_priority();
+                write_loop(store, &run, &rx)
+            })
             .map_err(|e| StoreError::Writer(e.to_string()))?;
         Ok(EventWriter {
             tx: Some(tx),
@@ -339,6 +344,19 @@ impl EventWriter {
             Some(Ok(r)) => r,
             Some(Err(_)) => Err(StoreError::Writer("writer thread panicked".into())),
             None => Ok(0),
+        }
+    }
+}
+
+/// Puts the calling thread in SCHED_IDLE (or at nice 19 where that is refused).
+fn idle_priority() {
+    use nix::libc;
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: plain system calls on the calling thread (pid 0 / its tid), with a valid parameter.
+    unsafe {
+        if libc::sched_setscheduler(0, libc::SCHED_IDLE, &raw const param) != 0 {
+            let tid = libc::gettid();
+            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19);
         }
     }
 }
