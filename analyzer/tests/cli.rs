@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 
 /// A run database private to this test process.
 fn test_db() -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("sandtrace-cli-{}/runs.db", std::process::id()))
+    std::env::temp_dir().join(format!("sandtrace-cli-db-{}/runs.db", std::process::id()))
 }
 
 fn sandtrace(args: &[&str]) -> Output {

@@ -232,6 +232,40 @@ impl Store {
                 ioc.execute(params![run, "path", f.path, Option::<i64>::None])
                     .map_err(&err)?;
             }
+            let mut edge = tx
+                .prepare(
+                    "INSERT OR REPLACE INTO edges (run_key, src, dst, kind, first_ns, last_ns, count, failures, first_seq) \
+                     SELECT key, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 FROM runs WHERE id = ?1",
+                )
+                .map_err(&err)?;
+            let name = |i: usize| -> String {
+                use crate::correlate::graph::NodeKind;
+                match report.graph.nodes.get(i) {
+                    Some(NodeKind::Process { pid, .. }) => format!("process:{pid}"),
+                    Some(NodeKind::File { path }) => format!("file:{path}"),
+                    Some(NodeKind::Endpoint { addr }) => format!("endpoint:{addr}"),
+                    Some(NodeKind::Domain { name }) => format!("domain:{name}"),
+                    None => String::new(),
+                }
+            };
+            for (a, b, d) in &report.graph.edges {
+                let kind = serde_json::to_value(d.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                edge.execute(params![
+                    run,
+                    name(*a),
+                    name(*b),
+                    kind,
+                    d.first_ns as i64,
+                    d.last_ns as i64,
+                    d.count as i64,
+                    d.failures as i64,
+                    d.first_seq as i64
+                ])
+                .map_err(&err)?;
+            }
             let sb = &report.sandbox;
             tx.execute(
                 "UPDATE runs SET finished_at = ?2, exit_code = ?3, timed_out = ?4, verdict = ?5, score = ?6, events = ?7, lost = ?8, \

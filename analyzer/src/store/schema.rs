@@ -107,6 +107,19 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (run_id, kind, value)
     ) WITHOUT ROWID;
     CREATE INDEX iocs_value ON iocs (value);",
+    // 3: the run graph's edges.
+    "CREATE TABLE edges (
+        run_key INTEGER NOT NULL REFERENCES runs (key) ON DELETE CASCADE,
+        src TEXT NOT NULL,
+        dst TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        first_ns INTEGER NOT NULL,
+        last_ns INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        failures INTEGER NOT NULL,
+        first_seq INTEGER NOT NULL,
+        PRIMARY KEY (run_key, src, dst, kind)
+    ) WITHOUT ROWID;",
 ];
 
 /// Sets the connection up (WAL, foreign keys, busy timeout) and applies missing migrations.
