@@ -580,7 +580,11 @@ impl EventSink for RunTrace {
         // executes the entrypoint is the runtime's work, not the sample's (the sample's code cannot
         // run before that exec).
         if !self.started {
-            if event.kind != EventKind::Exec {
+            // runc re-executes itself from a memfd (`runc init`) before the entrypoint: that exec
+            // is the runtime's too.
+            let runtime_exec = matches!(&event.data, EventData::Exec { argv, .. }
+                if argv.first().is_some_and(|a| a.rsplit('/').next() == Some("runc")) && argv.get(1).is_some_and(|a| a == "init"));
+            if event.kind != EventKind::Exec || runtime_exec {
                 self.runtime_events += 1;
                 return;
             }

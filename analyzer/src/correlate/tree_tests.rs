@@ -277,3 +277,18 @@ fn relative_exec_paths_are_resolved() {
     );
     assert_eq!(t.processes()[0].exe, "/opt/updater");
 }
+
+#[test]
+fn runc_reexecuting_itself_is_still_the_runtime() {
+    let mut t = RunTrace::new("/", 10);
+    feed(
+        &mut t,
+        &[
+            "{kind: exec, pid: 5, filename: /dev/fd/6, argv: [runc, init]}",
+            "{kind: mount, pid: 5, path: /proc, name: proc}",
+            "{kind: exec, pid: 5, filename: /bin/sh, argv: [sh, /x.sh]}",
+        ],
+    );
+    assert_eq!((t.runtime_events(), t.total_events()), (2, 1));
+    assert_eq!(t.processes()[0].exe, "/bin/sh");
+}
