@@ -5,7 +5,6 @@
 use std::{collections::HashMap, fmt::Write as _};
 
 use petgraph::{
-    Direction,
     graph::{DiGraph, EdgeIndex, NodeIndex},
     visit::EdgeRef,
 };
@@ -172,16 +171,6 @@ impl RunGraph {
         self.graph.edge_endpoints(*e).map(|(a, b)| (a.index(), b.index()))
     }
 
-    /// Node count.
-    pub fn node_count(&self) -> usize {
-        self.graph.node_count()
-    }
-
-    /// Edge count.
-    pub fn edge_count(&self) -> usize {
-        self.graph.edge_count()
-    }
-
     /// Everything, for the report.
     pub fn export(&self) -> GraphExport {
         GraphExport {
@@ -193,13 +182,6 @@ impl RunGraph {
                 .collect(),
             omitted: self.omitted,
         }
-    }
-
-    /// Out-degree of a node (for tests and summaries).
-    pub fn out_degree(&self, n: &NodeKind) -> usize {
-        self.nodes
-            .get(n)
-            .map_or(0, |i| self.graph.edges_directed(*i, Direction::Outgoing).count())
     }
 }
 

@@ -271,11 +271,6 @@ impl Detector {
         &self.detections
     }
 
-    /// The rule set.
-    pub fn rules(&self) -> &RuleSet {
-        &self.rules
-    }
-
     /// Evaluates one (already correlated) event.
     pub fn on_event(&mut self, ev: &Event, procs: &dyn ProcessLookup) {
         let rules = Arc::clone(&self.rules);
