@@ -38,7 +38,7 @@ pub enum AnalyzeError {
 }
 
 /// What to analyse and how.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct AnalyzeOptions {
     /// Sandbox settings (image, command, limits).
     pub sandbox: SandboxConfig,
@@ -52,6 +52,24 @@ pub struct AnalyzeOptions {
     pub rules: Option<std::sync::Arc<crate::detect::RuleSet>>,
     /// The run store (`$SANDTRACE_DB` or the user's data directory when `None`).
     pub db: Option<PathBuf>,
+    /// Policy applied to the report before it is stored, with today's date (`YYYY-MM-DD`).
+    pub policy: Option<(crate::report::policy::Policy, String)>,
+}
+
+/// What [`analyze`] reports while it works.
+#[derive(Debug)]
+pub enum Progress<'a> {
+    /// A stage begins.
+    Stage(&'a str),
+    /// The sample is running (sent about twice a second).
+    Running {
+        /// Since the container started.
+        elapsed: Duration,
+        /// The time limit.
+        limit: Duration,
+        /// Events read so far.
+        events: u64,
+    },
 }
 
 impl AnalyzeOptions {
@@ -64,6 +82,7 @@ impl AnalyzeOptions {
             ring_bytes: capture::DEFAULT_RING_BYTES,
             rules: None,
             db: None,
+            policy: None,
         }
     }
 }
@@ -98,7 +117,7 @@ fn now_rfc3339() -> String {
 /// Runs one analysis. `progress` is called with a short status line at each stage.
 pub async fn analyze(
     opts: &AnalyzeOptions,
-    progress: &(dyn Fn(&str) + Sync),
+    progress: &(dyn Fn(&Progress<'_>) + Sync),
 ) -> Result<Report, AnalyzeError> {
     if !nix::unistd::geteuid().is_root() {
         return Err(AnalyzeError::NotRoot);
@@ -118,7 +137,7 @@ pub async fn analyze(
     }
     let mut cfg = opts.sandbox.clone();
     if let Some(archive) = &opts.archive {
-        progress(&format!("loading {}", archive.display()));
+        progress(&Progress::Stage(&format!("loading {}", archive.display())));
         let loaded = sandbox.load_archive(archive).await?;
         if cfg.image.is_empty() {
             cfg.image = loaded.first().cloned().unwrap_or_default();
@@ -155,7 +174,10 @@ pub async fn analyze(
         tracing::warn!(error = %e, "cannot remove the run cgroup");
     }
     // Only a finished analysis is marked complete; an error leaves the run visibly incomplete.
-    let report = result?;
+    let mut report = result?;
+    if let Some((policy, today)) = &opts.policy {
+        policy.apply(&mut report, today);
+    }
     store.finish_run(&report)?;
     Ok(report)
 }
@@ -174,7 +196,7 @@ async fn detonate(
     opts: &AnalyzeOptions,
     rules: std::sync::Arc<crate::detect::RuleSet>,
     writer: crate::store::EventWriter,
-    progress: &(dyn Fn(&str) + Sync),
+    progress: &(dyn Fn(&Progress<'_>) + Sync),
 ) -> Result<Report, AnalyzeError> {
     let RunSetup {
         sandbox,
@@ -183,7 +205,7 @@ async fn detonate(
         cgroup,
         image,
     } = *run;
-    progress("loading eBPF probes");
+    progress(&Progress::Stage("loading eBPF probes"));
     let mut trace = RunTrace::with_rules(image.working_dir.clone(), opts.max_events, rules);
     trace.set_writer(writer);
     let capture_cfg = CaptureConfig {
@@ -202,16 +224,30 @@ async fn detonate(
             return Err(e.into());
         }
     };
-    progress(&format!(
+    progress(&Progress::Stage(&format!(
         "running {} (limit {} s)",
         cfg.image,
         cfg.timeout.as_secs()
-    ));
-    let outcome = run_interruptible(sandbox, &container_id, cfg).await;
+    )));
+    let events = capture.counter();
+    let t0 = std::time::Instant::now();
+    let run = run_interruptible(sandbox, &container_id, cfg);
+    tokio::pin!(run);
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let outcome = loop {
+        tokio::select! {
+            r = &mut run => break r,
+            _ = tick.tick() => progress(&Progress::Running {
+                elapsed: t0.elapsed(),
+                limit: cfg.timeout,
+                events: events.load(std::sync::atomic::Ordering::Relaxed),
+            }),
+        }
+    };
     sandbox.remove(&container_id).await;
     wait_cgroup_empty(cgroup).await;
     let finished_at = now_rfc3339();
-    progress("draining events");
+    progress(&Progress::Stage("draining events"));
     let (mut trace, stats) = capture.finish()?;
     if let Some(w) = trace.take_writer() {
         w.finish()?;

@@ -10,7 +10,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use sandtrace::{
     analyze::{AnalyzeOptions, analyze},
     detect::RuleSet,
-    report::{Report, Severity, text},
+    analyze::Progress,
+    report::{Format, Report, Severity, policy::Policy},
     sandbox::{NetworkMode, Sandbox},
     store::{
         Store,
@@ -76,6 +77,12 @@ enum Command {
         /// Print the run graph instead (Graphviz DOT; evidence of detections in red).
         #[arg(long, value_enum)]
         graph: Option<GraphFormat>,
+        /// Write the report here instead of stdout.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Apply this policy file to the stored report before showing it.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
     },
     /// Questions across all stored runs.
     Query(QueryArgs),
@@ -150,13 +157,6 @@ enum RulesAction {
     Test,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum Format {
-    /// A summary for people.
-    Text,
-    /// The sandtrace.report/v1 JSON document.
-    Json,
-}
 
 #[derive(clap::Args, Debug)]
 struct AnalyzeArgs {
@@ -178,9 +178,17 @@ struct AnalyzeArgs {
     /// Write the report here instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Exit 1 when a detection at or above this severity is present.
+    /// Exit 1 when a detection at or above this severity is present (detections a policy allows do
+    /// not count).
     #[arg(long, value_enum, default_value = "high")]
     fail_on: Severity,
+    /// Policy file (YAML): allow known-benign behaviours per image or rule, change severities.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Events that may be lost before the run counts as incomplete (exit 2): a sample that floods
+    /// the tracer to hide must not pass.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    max_lost: u64,
     /// Maximum number of tasks in the sandbox.
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(i64).range(8..=65536))]
     pids_limit: i64,
@@ -296,9 +304,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Show { run, format, graph } => {
+        Command::Show {
+            run,
+            format,
+            graph,
+            output,
+            policy,
+        } => {
             let store = open_existing(db.as_deref())?;
-            let report = store.report(&run)?;
+            let mut report = store.report(&run)?;
+            if let Some(p) = &policy {
+                Policy::load(p)?.apply(&mut report, &today());
+            }
             match graph {
                 Some(GraphFormat::Dot) => {
                     let flagged: Vec<usize> = report
@@ -319,7 +336,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     print!("{}", report.graph.to_dot(&label, &flagged));
                 }
                 Some(GraphFormat::Json) => println!("{}", serde_json::to_string_pretty(&report.graph)?),
-                None => print!("{}", render(&report, format)?),
+                None => {
+                    let rules = RuleSet::bundled().ok();
+                    let color = output.is_none() && std::io::stdout().is_terminal();
+                    let rendered = sandtrace::report::render(&report, format, rules.as_ref(), color)?;
+                    emit(output.as_deref(), &rendered)?;
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -415,6 +437,11 @@ async fn run_analyze(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<E
         // Fail early, before any set-up, on an unreadable archive.
         std::fs::File::open(archive).with_context(|| format!("cannot read archive {}", archive.display()))?;
     }
+    // Bad policy files and unwritable outputs are errors before anything runs.
+    let policy = args.policy.as_deref().map(Policy::load).transpose()?;
+    if let Some(out) = &args.output {
+        check_writable(out)?;
+    }
     let mut opts = AnalyzeOptions::new(args.image.clone());
     opts.archive = args.archive.clone();
     opts.max_events = args.max_events;
@@ -425,23 +452,106 @@ async fn run_analyze(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<E
     if !args.cmd.is_empty() {
         opts.sandbox.cmd = Some(args.cmd.clone());
     }
-    opts.rules = Some(Arc::new(load_rules(args.rules.as_deref())?));
+    let rules = Arc::new(load_rules(args.rules.as_deref())?);
+    opts.rules = Some(Arc::clone(&rules));
+    opts.policy = policy.map(|p| (p, today()));
     opts.db = db;
-    let show_progress = !args.quiet && std::io::stderr().is_terminal();
-    let progress = move |line: &str| {
-        if show_progress {
-            eprintln!("sandtrace: {line}");
+    let tty = std::io::stderr().is_terminal();
+    let show_progress = !args.quiet && tty;
+    let progress = move |p: &Progress<'_>| {
+        if !show_progress {
+            return;
+        }
+        match p {
+            Progress::Stage(line) => eprint!("\r\x1b[2Ksandtrace: {line}\n"),
+            Progress::Running {
+                elapsed,
+                limit,
+                events,
+            } => eprint!(
+                "\r\x1b[2Ksandtrace: running {:.1} s / {} s, {events} events",
+                elapsed.as_secs_f64(),
+                limit.as_secs()
+            ),
         }
     };
-    let report = analyze(&opts, &progress).await?;
-    let rendered = render(&report, args.format)?;
-    match &args.output {
+    let result = analyze(&opts, &progress).await;
+    if show_progress {
+        eprint!("\r\x1b[2K");
+    }
+    let report = result?;
+    for e in report.policy.iter().flat_map(|p| p.expired.iter()) {
+        eprintln!("sandtrace: warning: policy entry expired, no longer applied: {e}");
+    }
+    let color = args.output.is_none() && std::io::stdout().is_terminal();
+    let rendered = sandtrace::report::render(&report, args.format, Some(&rules), color)?;
+    emit(args.output.as_deref(), &rendered)?;
+    let code = gate(&report, args.fail_on, args.max_lost);
+    if code == Gate::Incomplete {
+        eprintln!(
+            "sandtrace: error: {} events were lost (more than --max-lost {}): the trace is incomplete, so the run cannot pass",
+            report.stats.dropped, args.max_lost
+        );
+    }
+    Ok(ExitCode::from(code as u8))
+}
+
+/// The pipeline's answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Gate {
+    /// Nothing at or above `--fail-on`.
+    Pass = 0,
+    /// A detection at or above `--fail-on` (not allowed by the policy).
+    Block = 1,
+    /// The trace is incomplete (events lost): never a pass.
+    Incomplete = 2,
+}
+
+fn gate(report: &Report, fail_on: Severity, max_lost: u64) -> Gate {
+    if report.gate_severity().is_some_and(|s| s >= fail_on) {
+        Gate::Block
+    } else if report.stats.dropped > max_lost {
+        Gate::Incomplete
+    } else {
+        Gate::Pass
+    }
+}
+
+/// Today's date (UTC), for policy expiry.
+fn today() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    format!("{:04}-{:02}-{:02}", now.year(), u8::from(now.month()), now.day())
+}
+
+/// Fails early when the report could not be written (missing directory, permissions).
+fn check_writable(path: &std::path::Path) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    anyhow::ensure!(
+        dir.is_dir(),
+        "cannot write {}: no directory {}",
+        path.display(),
+        dir.display()
+    );
+    anyhow::ensure!(!path.is_dir(), "cannot write {}: it is a directory", path.display());
+    Ok(())
+}
+
+/// Writes the report to the file (atomically: a temporary file renamed) or stdout.
+fn emit(output: Option<&std::path::Path>, rendered: &str) -> anyhow::Result<()> {
+    match output {
         Some(path) => {
-            std::fs::write(path, rendered).with_context(|| format!("cannot write {}", path.display()))?
+            let mut tmp = path.as_os_str().to_owned();
+            tmp.push(".tmp");
+            let tmp = PathBuf::from(tmp);
+            std::fs::write(&tmp, rendered).with_context(|| format!("cannot write {}", path.display()))?;
+            std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
         }
         None => print!("{rendered}"),
     }
-    Ok(exit_for(&report, args.fail_on))
+    Ok(())
 }
 
 fn rfc3339(t: time::OffsetDateTime) -> String {
@@ -523,17 +633,6 @@ fn run_query(q: QueryArgs, db: Option<&std::path::Path>) -> anyhow::Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
-fn render(report: &Report, format: Format) -> anyhow::Result<String> {
-    Ok(match format {
-        Format::Text => text::render(report),
-        Format::Json => {
-            let mut s = serde_json::to_string_pretty(report).context("serialising the report")?;
-            s.push('\n');
-            s
-        }
-    })
-}
-
 fn load_rules(dir: Option<&std::path::Path>) -> anyhow::Result<RuleSet> {
     Ok(match dir {
         Some(d) => RuleSet::load_dir(d)?,
@@ -587,10 +686,64 @@ fn run_rules(action: &RulesAction, dir: Option<&std::path::Path>) -> anyhow::Res
     }
 }
 
-fn exit_for(report: &Report, fail_on: Severity) -> ExitCode {
-    if report.max_severity().is_some_and(|s| s >= fail_on) {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(sevs: &[(Severity, bool)], dropped: u64) -> Report {
+        let mut r = Report::empty();
+        r.stats.dropped = dropped;
+        r.detections = sevs
+            .iter()
+            .map(|&(severity, allowed)| sandtrace::report::Detection {
+                rule: "r".into(),
+                severity,
+                techniques: vec![],
+                message: String::new(),
+                process: sandtrace::report::DetectionProcess {
+                    pid: 1,
+                    exe: String::new(),
+                    argv: vec![],
+                },
+                evidence: vec![],
+                allowed: allowed.then(|| sandtrace::report::policy::Allowance {
+                    reason: "known".into(),
+                    expires: None,
+                }),
+                rule_severity: None,
+            })
+            .collect();
+        r
+    }
+
+    #[test]
+    fn gate_follows_each_fail_on_level() {
+        use Severity::{Critical, High, Low, Medium};
+        let levels = [Low, Medium, High, Critical];
+        // For a run whose worst detection is `worst`, --fail-on `level` blocks iff worst >= level.
+        for (i, worst) in levels.iter().enumerate() {
+            let r = report(&[(Low, false), (*worst, false)], 0);
+            for (j, level) in levels.iter().enumerate() {
+                let want = if i >= j { Gate::Block } else { Gate::Pass };
+                assert_eq!(gate(&r, *level, 0), want, "worst {worst:?}, fail-on {level:?}");
+            }
+        }
+        assert_eq!(gate(&report(&[], 0), Low, 0), Gate::Pass);
+    }
+
+    #[test]
+    fn allowed_detections_do_not_block() {
+        let r = report(&[(Severity::Critical, true), (Severity::Low, false)], 0);
+        assert_eq!(gate(&r, Severity::Medium, 0), Gate::Pass);
+        assert_eq!(gate(&r, Severity::Low, 0), Gate::Block);
+    }
+
+    #[test]
+    fn lost_events_never_pass() {
+        let r = report(&[(Severity::Low, false)], 5);
+        assert_eq!(gate(&r, Severity::High, 0), Gate::Incomplete);
+        assert_eq!(gate(&r, Severity::High, 5), Gate::Pass);
+        // A block is still a block.
+        assert_eq!(gate(&r, Severity::Low, 0), Gate::Block);
     }
 }

@@ -10,7 +10,7 @@ use std::{
     os::fd::AsFd,
     sync::{
         Arc,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     thread::JoinHandle,
 };
@@ -167,6 +167,7 @@ pub struct Capture<S: EventSink> {
     stop: Arc<AtomicBool>,
     reader: Option<JoinHandle<ReaderResult<S>>>,
     stats: CaptureStats,
+    records: Arc<AtomicU64>,
 }
 
 impl<S: EventSink> std::fmt::Debug for Capture<S> {
@@ -235,11 +236,13 @@ impl<S: EventSink> Capture<S> {
         }
 
         let stop = Arc::new(AtomicBool::new(false));
+        let records = Arc::new(AtomicU64::new(0));
         let reader = {
             let stop = Arc::clone(&stop);
+            let records = Arc::clone(&records);
             std::thread::Builder::new()
                 .name("sandtrace-ringbuf".into())
-                .spawn(move || read_loop(ring, sink, &stop))
+                .spawn(move || read_loop(ring, sink, &stop, &records))
                 .map_err(|e| CaptureError::Reader(e.to_string()))?
         };
         Ok(Capture {
@@ -247,7 +250,13 @@ impl<S: EventSink> Capture<S> {
             stop,
             reader: Some(reader),
             stats,
+            records,
         })
+    }
+
+    /// Records read so far (for progress display).
+    pub fn counter(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.records)
     }
 
     /// Stops reading once the ring buffer is drained; returns the sink and what was seen and lost.
@@ -309,7 +318,12 @@ fn attach_one(
     Ok(())
 }
 
-fn read_loop<S: EventSink>(mut ring: RingBuf<MapData>, mut sink: S, stop: &AtomicBool) -> ReaderResult<S> {
+fn read_loop<S: EventSink>(
+    mut ring: RingBuf<MapData>,
+    mut sink: S,
+    stop: &AtomicBool,
+    records: &AtomicU64,
+) -> ReaderResult<S> {
     let mut seq = 0u64;
     let mut undecodable = 0u64;
     loop {
@@ -325,6 +339,7 @@ fn read_loop<S: EventSink>(mut ring: RingBuf<MapData>, mut sink: S, stop: &Atomi
             }
             seq += 1;
         }
+        records.store(seq, Ordering::Relaxed);
         if stopping {
             return Ok((sink, seq, undecodable));
         }

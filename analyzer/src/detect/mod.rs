@@ -399,6 +399,8 @@ impl Detector {
                 argv: f.argv.to_vec(),
             },
             evidence,
+            allowed: None,
+            rule_severity: None,
         });
     }
 

@@ -1,5 +1,9 @@
 //! The report of one run: the `sandtrace.report/v1` JSON document and its text rendering.
 
+pub mod html;
+pub mod navigator;
+pub mod policy;
+pub mod sarif;
 pub mod text;
 
 use std::collections::BTreeMap;
@@ -106,6 +110,12 @@ pub struct Detection {
     pub process: DetectionProcess,
     /// Event `seq` numbers that are the evidence.
     pub evidence: Vec<u64>,
+    /// Set when a policy allows this detection: it is shown but does not count for the verdict or gate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<policy::Allowance>,
+    /// The rule's own severity, when a policy changed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_severity: Option<Severity>,
 }
 
 /// Counters.
@@ -172,6 +182,9 @@ pub struct Report {
     /// The run graph: processes, files, endpoints and what linked them.
     #[serde(default)]
     pub graph: GraphExport,
+    /// What a policy file (`--policy`) did, when one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<policy::PolicySummary>,
 }
 
 /// One step of the kill chain.
@@ -273,6 +286,46 @@ impl Report {
             events_omitted: trace.events_omitted(),
             kill_chain,
             graph,
+            policy: None,
+        }
+    }
+
+    /// A report with nothing in it (a starting point for tests and tools).
+    pub fn empty() -> Report {
+        Report {
+            schema: SCHEMA.into(),
+            run_id: "20261124t120000-00000000".into(),
+            image: ImageRef {
+                reference: "img".into(),
+                id: "sha256:00".into(),
+            },
+            started_at: "2026-11-24T12:00:00Z".into(),
+            finished_at: "2026-11-24T12:00:05Z".into(),
+            sandbox: SandboxSection {
+                network: "none".into(),
+                timeout_s: 30,
+                exit_code: 0,
+                timed_out: false,
+                oom_killed: false,
+                pids_limit: 256,
+                memory_bytes: 512 << 20,
+                stdout: String::new(),
+                stderr: String::new(),
+                output_truncated: false,
+            },
+            verdict: "clean".into(),
+            score: 0,
+            techniques: vec![],
+            detections: vec![],
+            stats: Stats::default(),
+            processes: vec![],
+            files: vec![],
+            network: vec![],
+            events: vec![],
+            events_omitted: 0,
+            kill_chain: vec![],
+            graph: GraphExport::default(),
+            policy: None,
         }
     }
 
@@ -280,6 +333,56 @@ impl Report {
     pub fn max_severity(&self) -> Option<Severity> {
         self.detections.iter().map(|d| d.severity).max()
     }
+
+    /// Highest severity among the detections a policy did not allow: what `--fail-on` compares.
+    pub fn gate_severity(&self) -> Option<Severity> {
+        self.detections
+            .iter()
+            .filter(|d| d.allowed.is_none())
+            .map(|d| d.severity)
+            .max()
+    }
+}
+
+/// Report formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A summary for people (colour on a terminal).
+    Text,
+    /// The sandtrace.report/v1 JSON document.
+    Json,
+    /// SARIF 2.1.0 for code-scanning UIs.
+    Sarif,
+    /// One self-contained HTML page: kill-chain graph, process tree, timeline, ATT&CK matrix, IOCs.
+    Html,
+    /// An ATT&CK Navigator layer (format 4.5).
+    Navigator,
+}
+
+/// Renders a report. `rules` gives rule names and descriptions to SARIF; `color` is for text.
+pub fn render(
+    r: &Report,
+    format: Format,
+    rules: Option<&crate::detect::RuleSet>,
+    color: bool,
+) -> Result<String, serde_json::Error> {
+    let pretty = |v: &serde_json::Value| {
+        serde_json::to_string_pretty(v).map(|mut s| {
+            s.push('\n');
+            s
+        })
+    };
+    Ok(match format {
+        Format::Text => text::render_styled(r, color),
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(r)?;
+            s.push('\n');
+            s
+        }
+        Format::Sarif => pretty(&sarif::render(r, rules))?,
+        Format::Navigator => pretty(&navigator::render(r))?,
+        Format::Html => html::render(r),
+    })
 }
 
 /// Orders detections by tactic (kill-chain order), then by time; adds lineage and evidence nodes.
@@ -408,7 +511,7 @@ pub fn verdict(detections: &[Detection]) -> (&'static str, u32) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn det(sev: Severity) -> Detection {
@@ -423,7 +526,13 @@ mod tests {
                 argv: vec![],
             },
             evidence: vec![],
+            allowed: None,
+            rule_severity: None,
         }
+    }
+
+    pub(crate) fn empty_report() -> Report {
+        Report::empty()
     }
 
     #[test]

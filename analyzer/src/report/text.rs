@@ -2,7 +2,7 @@
 
 use std::{collections::HashMap, fmt::Write as _};
 
-use super::Report;
+use super::{Report, Severity};
 use crate::correlate::ProcessNode;
 
 /// Most file paths listed.
@@ -12,17 +12,67 @@ const MAX_DETECTIONS: usize = 25;
 /// Most processes listed.
 const MAX_PROCESSES: usize = 60;
 
-/// Renders the report as text.
+/// ANSI styles, empty when colour is off.
+struct Style {
+    on: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn bold(&self, s: &str) -> String {
+        self.paint("1", s)
+    }
+    fn dim(&self, s: &str) -> String {
+        self.paint("2", s)
+    }
+    fn severity(&self, sev: Severity) -> String {
+        let name = format!("{sev:?}").to_lowercase();
+        let padded = format!("{name:<8}");
+        match sev {
+            Severity::Low => self.paint("36", &padded),
+            Severity::Medium => self.paint("33", &padded),
+            Severity::High => self.paint("31", &padded),
+            Severity::Critical => self.paint("1;31", &padded),
+        }
+    }
+    fn verdict(&self, v: &str) -> String {
+        let up = v.to_uppercase();
+        match v {
+            "clean" => self.paint("1;32", &up),
+            "suspicious" => self.paint("1;33", &up),
+            _ => self.paint("1;31", &up),
+        }
+    }
+}
+
+/// Renders the report as plain text.
 pub fn render(r: &Report) -> String {
+    render_styled(r, false)
+}
+
+/// Renders the report as text, with ANSI colour when `color` (a terminal).
+pub fn render_styled(r: &Report, color: bool) -> String {
+    let st = Style { on: color };
     let mut o = String::new();
     let _ = writeln!(
         o,
         "sandtrace run {}  verdict: {} (score {})",
         r.run_id,
-        r.verdict.to_uppercase(),
+        st.verdict(&r.verdict),
         r.score
     );
-    let _ = writeln!(o, "image     {} ({})", r.image.reference, short_id(&r.image.id));
+    let _ = writeln!(
+        o,
+        "image     {} ({})",
+        safe(&r.image.reference),
+        short_id(&r.image.id)
+    );
     let s = &r.sandbox;
     let ending = if s.timed_out {
         format!("killed at the {} s time limit", s.timeout_s)
@@ -36,54 +86,92 @@ pub fn render(r: &Report) -> String {
         "sandbox   network={} limit={}s  {ending}",
         s.network, s.timeout_s
     );
-    let st = &r.stats;
+    let stats = &r.stats;
     let _ = writeln!(
         o,
         "captured  {} events, {} processes, {} lost{}",
-        st.events,
-        st.processes,
-        st.dropped,
-        if st.dropped > 0 {
-            "  (WARNING: events were lost; the trace is incomplete)"
+        stats.events,
+        stats.processes,
+        stats.dropped,
+        if stats.dropped > 0 {
+            st.paint(
+                "1;33",
+                "  (WARNING: events were lost; the trace is incomplete)",
+            )
         } else {
-            ""
+            String::new()
         }
     );
-    if !st.capture.probes_missing.is_empty() {
+    if !stats.capture.probes_missing.is_empty() {
         let _ = writeln!(
             o,
             "probes    not attached on this kernel: {}",
-            st.capture.probes_missing.join(", ")
+            stats.capture.probes_missing.join(", ")
         );
     }
-    if st.rules_loaded == 0 {
+    if stats.rules_loaded == 0 {
         let _ = writeln!(o, "rules     none loaded: this run is a trace, not a judgement");
     }
+    if let Some(p) = &r.policy {
+        let _ = writeln!(
+            o,
+            "policy    {}: {} allowed, {} severities changed",
+            safe(&p.file),
+            p.allowed,
+            p.changed
+        );
+        for e in &p.expired {
+            let _ = writeln!(o, "          {} {}", st.paint("33", "expired:"), safe(e));
+        }
+    }
     if !r.techniques.is_empty() {
-        let _ = writeln!(o, "\nTechniques (kill-chain order)");
+        let _ = writeln!(o, "\n{}", st.bold("ATT&CK techniques by tactic"));
+        let mut by_tactic: Vec<(&str, Vec<&super::TechniqueEntry>)> = Vec::new();
         for t in &r.techniques {
-            let _ = writeln!(
-                o,
-                "  {:<22} {:<10} {} (x{})",
-                t.tactics.join(","),
-                t.id,
-                t.name,
-                t.detections
-            );
+            let tactic = t.tactics.first().map_or("other", String::as_str);
+            match by_tactic.iter_mut().find(|(name, _)| *name == tactic) {
+                Some((_, v)) => v.push(t),
+                None => by_tactic.push((tactic, vec![t])),
+            }
+        }
+        for (tactic, ts) in by_tactic {
+            let _ = writeln!(o, "  {}", st.bold(tactic));
+            for t in ts {
+                let _ = writeln!(o, "    {:<10} {} (x{})", t.id, t.name, t.detections);
+            }
         }
     }
     if !r.detections.is_empty() {
-        let _ = writeln!(o, "\nDetections");
+        let _ = writeln!(o, "\n{}", st.bold("Detections (most severe first)"));
         let mut sorted: Vec<_> = r.detections.iter().collect();
-        sorted.sort_by_key(|d| std::cmp::Reverse(d.severity));
+        sorted.sort_by_key(|d| (d.allowed.is_some(), std::cmp::Reverse(d.severity)));
         for d in sorted.iter().take(MAX_DETECTIONS) {
-            let sev = format!("{:?}", d.severity).to_lowercase();
+            let allowed = d
+                .allowed
+                .as_ref()
+                .map(|a| st.dim(&format!("  [allowed: {}]", safe(&a.reason))))
+                .unwrap_or_default();
             let _ = writeln!(
                 o,
-                "  {sev:<8} {:<32} pid {:<7} {}",
+                "  {} {:<32} {}{allowed}",
+                st.severity(d.severity),
                 d.rule,
-                d.process.pid,
                 clip(&d.message, 110)
+            );
+            let mut evidence: Vec<String> = d.evidence.iter().take(8).map(|e| format!("#{e}")).collect();
+            if d.evidence.len() > 8 {
+                evidence.push(format!("+{}", d.evidence.len() - 8));
+            }
+            let _ = writeln!(
+                o,
+                "           {}",
+                st.dim(&format!(
+                    "{}  pid {} {}  events {}",
+                    d.techniques.join(","),
+                    d.process.pid,
+                    clip(&d.process.argv.join(" "), 60),
+                    evidence.join(" ")
+                ))
             );
         }
         if sorted.len() > MAX_DETECTIONS {
@@ -196,9 +284,29 @@ fn short_id(id: &str) -> &str {
     &id[..id.len().min(12)]
 }
 
+/// Escapes what a terminal would interpret (control characters, bidi overrides) in text the sample
+/// controls, so its output cannot move the cursor, recolour or hide parts of the report.
+fn safe(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\t' => out.push(' '),
+            c if c.is_control() => {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn clip(s: &str, max: usize) -> String {
+    let s = safe(s);
     if s.chars().count() <= max {
-        return s.to_string();
+        return s;
     }
     let mut out: String = s.chars().take(max.saturating_sub(3)).collect();
     out.push_str("...");
