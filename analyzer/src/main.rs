@@ -8,9 +8,9 @@ use std::{io::IsTerminal, path::PathBuf, process::ExitCode, sync::Arc, time::Dur
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use sandtrace::{
+    analyze::Progress,
     analyze::{AnalyzeOptions, analyze},
     detect::RuleSet,
-    analyze::Progress,
     report::{Format, Report, Severity, policy::Policy},
     sandbox::{NetworkMode, Sandbox},
     store::{
@@ -156,7 +156,6 @@ enum RulesAction {
     /// Run every rule's fixtures (each must match its `match` and not its `no_match` sequences).
     Test,
 }
-
 
 #[derive(clap::Args, Debug)]
 struct AnalyzeArgs {
@@ -535,7 +534,11 @@ fn check_writable(path: &std::path::Path) -> anyhow::Result<()> {
         path.display(),
         dir.display()
     );
-    anyhow::ensure!(!path.is_dir(), "cannot write {}: it is a directory", path.display());
+    anyhow::ensure!(
+        !path.is_dir(),
+        "cannot write {}: it is a directory",
+        path.display()
+    );
     Ok(())
 }
 

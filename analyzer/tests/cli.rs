@@ -286,3 +286,104 @@ fn doctor_passes_on_a_set_up_machine() {
         );
     }
 }
+
+/// Analyses a corpus image with extra arguments; returns the exit code, the JSON report and stderr.
+fn analyze_json(image: &str, extra: &[&str], tag: &str) -> (Option<i32>, serde_json::Value, String) {
+    let dir = std::env::temp_dir().join(format!("sandtrace-cli-gate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let report = dir.join(format!("{tag}.json"));
+    let out = Command::new(env!("CARGO_BIN_EXE_sandtrace"))
+        .env("SANDTRACE_DB", test_db())
+        .args([
+            "analyze",
+            image,
+            "--quiet",
+            "--timeout",
+            "20s",
+            "--format",
+            "json",
+            "--output",
+        ])
+        .arg(&report)
+        .args(extra)
+        .output()
+        .expect("run sandtrace");
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let v = serde_json::from_slice(&std::fs::read(&report).unwrap_or_default()).unwrap_or_default();
+    (out.status.code(), v, stderr)
+}
+
+fn write_policy(name: &str, text: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("sandtrace-cli-gate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("policy");
+    p.display().to_string()
+}
+
+#[test]
+fn fail_on_levels_and_policies_decide_the_exit_code() {
+    if !privileged() {
+        return;
+    }
+    let demo = "sandtrace-corpus/demo:latest";
+    // Every detection of the demo set to medium by a policy: the worst detection is exactly medium.
+    let medium = write_policy(
+        "medium.yaml",
+        "severity:\n  - rule: '*'\n    set: medium\n    reason: test gate levels\n",
+    );
+    for (level, want) in [("low", 1), ("medium", 1), ("high", 0), ("critical", 0)] {
+        let (code, v, stderr) = analyze_json(demo, &["--policy", &medium, "--fail-on", level], level);
+        assert_eq!(code, Some(want), "--fail-on {level}: {stderr}");
+        assert_eq!(v["verdict"], "suspicious", "{level}");
+        assert!(v["detections"].as_array().is_some_and(|d| !d.is_empty()));
+        assert!(
+            v["detections"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .all(|d| d["severity"] == "medium")
+        );
+    }
+    // Allowing everything: the run passes even at --fail-on low, and the detections stay, marked.
+    let allow = write_policy(
+        "allow.yaml",
+        "allow:\n  - rule: '*'\n    image: 'sandtrace-corpus/demo:*'\n    reason: vetted by the security team\n    expires: 2099-12-31\n",
+    );
+    let (code, v, stderr) = analyze_json(demo, &["--policy", &allow, "--fail-on", "low"], "allow");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(v["verdict"], "clean");
+    let dets = v["detections"].as_array().cloned().unwrap_or_default();
+    assert!(!dets.is_empty());
+    assert!(
+        dets.iter()
+            .all(|d| d["allowed"]["reason"] == "vetted by the security team")
+    );
+    // The same allowance past its expiry no longer applies, and says so.
+    let expired = write_policy(
+        "expired.yaml",
+        "allow:\n  - rule: '*'\n    reason: temporary exception\n    expires: 2020-01-01\n",
+    );
+    let (code, v, stderr) = analyze_json(demo, &["--policy", &expired, "--fail-on", "high"], "expired");
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("policy entry expired"), "{stderr}");
+    assert_eq!(v["policy"]["expired"].as_array().map(Vec::len), Some(1));
+    // An image with no detection passes at the strictest level.
+    let (code, v, stderr) = analyze_json("sandtrace-corpus/basic:latest", &["--fail-on", "low"], "benign");
+    assert_eq!(code, Some(0), "{stderr}: {}", v["detections"]);
+}
+
+#[test]
+fn bad_policy_is_one_line_and_exit_2_before_anything_runs() {
+    let bad = write_policy("bad.yaml", "allow:\n  - rule: x\n    expires: 2027-01-01\n");
+    let out = sandtrace(&["analyze", "img", "--policy", &bad]);
+    assert_usage_error(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("missing field `reason`"), "{stderr}");
+    let out = sandtrace(&["analyze", "img", "--policy", "/nonexistent/policy.yaml"]);
+    assert_usage_error(&out);
+    let out = sandtrace(&["analyze", "img", "--output", "/nonexistent/dir/report.json"]);
+    assert_usage_error(&out);
+}

@@ -30,7 +30,11 @@ fn assert_valid(validator: &jsonschema::Validator, doc: &Value, what: &str) {
         .take(10)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
-    assert!(errors.is_empty(), "{what} does not validate:\n{}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "{what} does not validate:\n{}",
+        errors.join("\n")
+    );
 }
 
 fn demo() -> Report {
@@ -52,7 +56,12 @@ fn reports() -> Vec<(&'static str, Report)> {
     )
     .expect("policy")
     .apply(&mut allowed, "2026-11-24");
-    vec![("demo", demo()), ("empty", Report::empty()), ("hostile", hostile), ("policy", allowed)]
+    vec![
+        ("demo", demo()),
+        ("empty", Report::empty()),
+        ("hostile", hostile),
+        ("policy", allowed),
+    ]
 }
 
 #[test]
@@ -122,7 +131,11 @@ fn sarif_has_one_result_per_detection_with_attack_metadata() {
         let idx = res["ruleIndex"].as_u64().expect("index") as usize;
         let desc = &descriptors[idx];
         assert_eq!(desc["id"], res["ruleId"]);
-        assert!(desc["helpUri"].as_str().is_some_and(|u| u.starts_with("https://attack.mitre.org/techniques/T")));
+        assert!(
+            desc["helpUri"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("https://attack.mitre.org/techniques/T"))
+        );
         let tags: Vec<&str> = desc["properties"]["tags"]
             .as_array()
             .expect("tags")
@@ -148,8 +161,12 @@ fn sarif_has_one_result_per_detection_with_attack_metadata() {
 
 #[test]
 fn sarif_marks_allowed_detections_as_suppressed() {
-    let (_, r) = reports().into_iter().find(|(n, _)| *n == "policy").expect("policy report");
-    let doc: Value = serde_json::from_str(&render(&r, Format::Sarif, None, false).expect("sarif")).expect("json");
+    let (_, r) = reports()
+        .into_iter()
+        .find(|(n, _)| *n == "policy")
+        .expect("policy report");
+    let doc: Value =
+        serde_json::from_str(&render(&r, Format::Sarif, None, false).expect("sarif")).expect("json");
     let results = doc["runs"][0]["results"].as_array().expect("results");
     let suppressed = results.iter().filter(|x| x.get("suppressions").is_some()).count();
     let allowed = r.detections.iter().filter(|d| d.allowed.is_some()).count();
@@ -160,12 +177,16 @@ fn sarif_marks_allowed_detections_as_suppressed() {
 #[test]
 fn navigator_layer_scores_every_technique() {
     let r = demo();
-    let doc: Value = serde_json::from_str(&render(&r, Format::Navigator, None, false).expect("layer")).expect("json");
+    let doc: Value =
+        serde_json::from_str(&render(&r, Format::Navigator, None, false).expect("layer")).expect("json");
     assert_eq!(doc["versions"]["layer"], Value::from("4.5"));
     assert_eq!(doc["domain"], Value::from("enterprise-attack"));
     let entries = doc["techniques"].as_array().expect("techniques");
     for t in &r.techniques {
-        let hits: Vec<&Value> = entries.iter().filter(|e| e["techniqueID"] == Value::from(t.id.as_str())).collect();
+        let hits: Vec<&Value> = entries
+            .iter()
+            .filter(|e| e["techniqueID"] == Value::from(t.id.as_str()))
+            .collect();
         assert!(!hits.is_empty(), "{} missing from the layer", t.id);
         for h in hits {
             let tactic = h["tactic"].as_str().expect("tactic");
@@ -175,9 +196,8 @@ fn navigator_layer_scores_every_technique() {
         }
         if let Some((parent, _)) = t.id.split_once('.') {
             assert!(
-                entries
-                    .iter()
-                    .any(|e| e["techniqueID"] == Value::from(parent) && e["showSubtechniques"] == Value::from(true)),
+                entries.iter().any(|e| e["techniqueID"] == Value::from(parent)
+                    && e["showSubtechniques"] == Value::from(true)),
                 "parent {parent} not expanded"
             );
         }
@@ -186,7 +206,10 @@ fn navigator_layer_scores_every_technique() {
 
 #[test]
 fn text_is_short_and_escapes_the_sample() {
-    let (_, r) = reports().into_iter().find(|(n, _)| *n == "hostile").expect("hostile");
+    let (_, r) = reports()
+        .into_iter()
+        .find(|(n, _)| *n == "hostile")
+        .expect("hostile");
     let plain = render(&r, Format::Text, None, false).expect("text");
     assert!(!plain.contains('\x1b'), "uncoloured text has an escape");
     assert!(!plain.contains('\u{202e}'), "bidi override reached the terminal");
@@ -198,5 +221,8 @@ fn text_is_short_and_escapes_the_sample() {
     for (i, _) in coloured.match_indices('\x1b') {
         assert!(coloured[i..].starts_with("\x1b[") && coloured[i + 2..].chars().take(5).any(|c| c == 'm'));
     }
-    assert!(!coloured.contains("\x1b[31m<b>"), "the sample's escape sequence was passed through");
+    assert!(
+        !coloured.contains("\x1b[31m<b>"),
+        "the sample's escape sequence was passed through"
+    );
 }

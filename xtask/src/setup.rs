@@ -11,7 +11,8 @@ use anyhow::{Context, Result, bail};
 use crate::exec;
 
 /// Debian packages: the probe toolchain (Debian's rustc with a prebuilt bpf core, LLVM 22 for
-/// bpf-linker), the Docker engine, static busybox for the corpus, strace for the benchmark.
+/// bpf-linker), the Docker engine, static busybox for the corpus, strace for the benchmark, Chromium
+/// for the HTML report's browser test.
 const PACKAGES: &[&str] = &[
     "rustc-web",
     "libstd-rust-web-dev-bpf",
@@ -22,6 +23,7 @@ const PACKAGES: &[&str] = &[
     "strace",
     "gcc",
     "libc6-dev",
+    "chromium",
 ];
 
 const BPF_LINKER_VERSION: &str = "0.13.0";

@@ -33,11 +33,12 @@ pub fn render(r: &Report) -> Value {
             if d.allowed.is_none() {
                 e.0 = e.0.max(Some(d.severity));
             }
-            let allowed = if d.allowed.is_some() { " (allowed by policy)" } else { "" };
-            e.1.push(format!(
-                "[{:?}] {}: {}{allowed}",
-                d.severity, d.rule, d.message
-            ));
+            let allowed = if d.allowed.is_some() {
+                " (allowed by policy)"
+            } else {
+                ""
+            };
+            e.1.push(format!("[{:?}] {}: {}{allowed}", d.severity, d.rule, d.message));
             if !e.2.contains(&d.rule.as_str()) {
                 e.2.push(&d.rule);
             }
@@ -80,9 +81,10 @@ pub fn render(r: &Report) -> Value {
     // Parents of sub-techniques are shown expanded so the sub-technique is visible.
     for parent in parents.keys() {
         for tactic in mitre_mapping::tactics(parent) {
-            if let Some(existing) = techniques.iter_mut().find(|t| {
-                t["techniqueID"] == json!(parent) && t["tactic"] == json!(tactic.short_name())
-            }) {
+            if let Some(existing) = techniques
+                .iter_mut()
+                .find(|t| t["techniqueID"] == json!(parent) && t["tactic"] == json!(tactic.short_name()))
+            {
                 existing["showSubtechniques"] = json!(true);
             } else {
                 techniques.push(json!({

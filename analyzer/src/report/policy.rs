@@ -161,8 +161,12 @@ fn valid_date(s: &str) -> bool {
         && b.iter()
             .enumerate()
             .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
-        && s.get(5..7).and_then(|m| m.parse::<u8>().ok()).is_some_and(|m| (1..=12).contains(&m))
-        && s.get(8..10).and_then(|d| d.parse::<u8>().ok()).is_some_and(|d| (1..=31).contains(&d))
+        && s.get(5..7)
+            .and_then(|m| m.parse::<u8>().ok())
+            .is_some_and(|m| (1..=12).contains(&m))
+        && s.get(8..10)
+            .and_then(|d| d.parse::<u8>().ok())
+            .is_some_and(|d| (1..=31).contains(&d))
 }
 
 impl Policy {
@@ -195,11 +199,17 @@ impl Policy {
             .allow
             .into_iter()
             .map(|a| (a.rule, a.technique, a.image, a.process, a.reason, a.expires, None))
-            .chain(
-                spec.severity
-                    .into_iter()
-                    .map(|s| (s.rule, s.technique, s.image, None, s.reason, s.expires, Some(s.set))),
-            );
+            .chain(spec.severity.into_iter().map(|s| {
+                (
+                    s.rule,
+                    s.technique,
+                    s.image,
+                    None,
+                    s.reason,
+                    s.expires,
+                    Some(s.set),
+                )
+            }));
         for (n, (rule, technique, image, process, reason, expires, set)) in entries.enumerate() {
             let section = if set.is_some() { "severity" } else { "allow" };
             if rule.is_none() && technique.is_none() {
@@ -288,11 +298,7 @@ impl Policy {
                 d.severity = set;
                 summary.changed += 1;
             }
-            if let Some(e) = self
-                .allow
-                .iter()
-                .find(|e| live(e) && e.what.matches(&image, d))
-            {
+            if let Some(e) = self.allow.iter().find(|e| live(e) && e.what.matches(&image, d)) {
                 d.allowed = Some(Allowance {
                     reason: e.reason.clone(),
                     expires: e.expires.clone(),
@@ -396,10 +402,7 @@ mod tests {
             det("b", Severity::Low, "T1082"),
         ]);
         p.apply(&mut r, "2026-11-24");
-        assert!(
-            r.detections[0].allowed.is_none(),
-            "expired allowance applied"
-        );
+        assert!(r.detections[0].allowed.is_none(), "expired allowance applied");
         assert!(r.detections[1].allowed.is_some(), "valid through its expiry day");
         let s = r.policy.as_ref().expect("summary");
         assert_eq!(s.expired.len(), 1);
@@ -430,15 +433,30 @@ mod tests {
     #[test]
     fn bad_policies_are_refused_with_a_reason() {
         for (text, want) in [
-            ("allow:\n  - image: x\n    reason: r\n", "give `rule` and/or `technique`"),
+            (
+                "allow:\n  - image: x\n    reason: r\n",
+                "give `rule` and/or `technique`",
+            ),
             ("allow:\n  - rule: x\n    reason: ' '\n", "`reason` is empty"),
             ("allow:\n  - rule: x\n", "reason"),
-            ("allow:\n  - rule: x\n    reason: r\n    expires: tomorrow\n", "expires must be a date"),
-            ("allow:\n  - rule: x\n    reason: r\n    expires: 2026-13-01\n", "expires must be a date"),
-            ("allow:\n  - technique: T9999\n    reason: r\n", "unknown ATT&CK technique"),
+            (
+                "allow:\n  - rule: x\n    reason: r\n    expires: tomorrow\n",
+                "expires must be a date",
+            ),
+            (
+                "allow:\n  - rule: x\n    reason: r\n    expires: 2026-13-01\n",
+                "expires must be a date",
+            ),
+            (
+                "allow:\n  - technique: T9999\n    reason: r\n",
+                "unknown ATT&CK technique",
+            ),
             ("allow:\n  - rule: '[x'\n    reason: r\n", "rule:"),
             ("allwo: []\n", "unknown field"),
-            ("severity:\n  - rule: x\n    set: huge\n    reason: r\n", "unknown variant"),
+            (
+                "severity:\n  - rule: x\n    set: huge\n    reason: r\n",
+                "unknown variant",
+            ),
         ] {
             let e = Policy::parse(Path::new("p.yaml"), text).expect_err(text);
             let msg = e.to_string();

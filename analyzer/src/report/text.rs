@@ -94,10 +94,7 @@ pub fn render_styled(r: &Report, color: bool) -> String {
         stats.processes,
         stats.dropped,
         if stats.dropped > 0 {
-            st.paint(
-                "1;33",
-                "  (WARNING: events were lost; the trace is incomplete)",
-            )
+            st.paint("1;33", "  (WARNING: events were lost; the trace is incomplete)")
         } else {
             String::new()
         }
