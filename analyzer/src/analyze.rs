@@ -35,6 +35,9 @@ pub enum AnalyzeError {
     /// The run lock could not be taken.
     #[error("cannot create the run lock: {0}")]
     Lock(#[source] std::io::Error),
+    /// The network sinkhole could not be set up.
+    #[error(transparent)]
+    Sinkhole(#[from] crate::sinkhole::SinkholeError),
 }
 
 /// What to analyse and how.
@@ -162,14 +165,29 @@ pub async fn analyze(
         &options.to_string(),
     )?;
     let writer = crate::store::EventWriter::start(&db_path, &run_id)?;
+    let network = if cfg.network == crate::sandbox::NetworkMode::Sinkhole {
+        match sandbox.create_sink_network(&run_id).await {
+            Ok(n) => Some(n),
+            Err(e) => {
+                let _ = cgroup.remove();
+                return Err(e.into());
+            }
+        }
+    } else {
+        None
+    };
     let run = RunSetup {
         sandbox: &sandbox,
         cfg: &cfg,
         run_id: &run_id,
         cgroup: &cgroup,
         image: &image,
+        network: network.as_ref(),
     };
     let result = detonate(&run, opts, rules, writer, progress).await;
+    if let Some(n) = &network {
+        sandbox.remove_network(&n.name).await;
+    }
     if let Err(e) = cgroup.remove() {
         tracing::warn!(error = %e, "cannot remove the run cgroup");
     }
@@ -189,6 +207,7 @@ struct RunSetup<'a> {
     run_id: &'a str,
     cgroup: &'a RunCgroup,
     image: &'a crate::sandbox::ImageInfo,
+    network: Option<&'a crate::sandbox::SinkNetwork>,
 }
 
 async fn detonate(
@@ -204,6 +223,7 @@ async fn detonate(
         run_id,
         cgroup,
         image,
+        network,
     } = *run;
     progress(&Progress::Stage("loading eBPF probes"));
     let mut trace = RunTrace::with_rules(image.working_dir.clone(), opts.max_events, rules);
@@ -213,10 +233,25 @@ async fn detonate(
         cgroup_level: cgroup.level(),
         ring_bytes: opts.ring_bytes,
     };
-    let capture = Capture::start(&capture_cfg, trace)?;
+    let (mut sinkhole, side) = match network {
+        Some(net) => {
+            progress(&Progress::Stage("starting the network sinkhole"));
+            let (tx, rx) = crate::sinkhole::channel();
+            let (sink, fds) = crate::sinkhole::Sinkhole::start(net, tx)?;
+            (Some((sink, fds)), Some(rx))
+        }
+        None => (None, None),
+    };
+    let mut capture = Capture::start(&capture_cfg, trace, side)?;
+    if let Some((_, fds)) = &sinkhole
+        && let Err(e) = capture.attach_sinkhole(fds)
+    {
+        let _ = capture.finish();
+        return Err(e.into());
+    }
 
     let started_at = now_rfc3339();
-    let container = sandbox.create(cfg, run_id, &cgroup.docker_parent()).await;
+    let container = sandbox.create(cfg, run_id, &cgroup.docker_parent(), network).await;
     let container_id = match container {
         Ok(id) => id,
         Err(e) => {
@@ -248,7 +283,13 @@ async fn detonate(
     wait_cgroup_empty(cgroup).await;
     let finished_at = now_rfc3339();
     progress(&Progress::Stage("draining events"));
+    // The sinkhole reports what is still open before the reader's last drain.
+    if let Some((sink, _)) = &mut sinkhole {
+        let s = sink.finish();
+        tracing::debug!(?s, "sinkhole finished");
+    }
     let (mut trace, stats) = capture.finish()?;
+    drop(sinkhole);
     if let Some(w) = trace.take_writer() {
         w.finish()?;
     }

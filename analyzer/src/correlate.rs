@@ -139,6 +139,10 @@ pub struct NetworkActivity {
 /// Everything collected from one run's events.
 #[derive(Debug)]
 pub struct RunTrace {
+    /// Who last contacted an `addr:port` (connect, sendto): the sinkhole's events are theirs.
+    contacts: HashMap<String, Contact>,
+    /// Who last sent to a port-53 address (the resolver the sinkhole's DNS questions came through).
+    dns_client: Option<Contact>,
     processes: Vec<ProcessNode>,
     /// pid -> index in `processes` of its live (latest) node.
     by_pid: HashMap<u32, usize>,
@@ -247,6 +251,8 @@ impl RunTrace {
             runtime_events: 0,
             detector: Detector::new(Arc::new(RuleSet::default())),
             summary_omitted: 0,
+            contacts: HashMap::new(),
+            dns_client: None,
             writer: None,
             graph: RunGraph::default(),
         }
@@ -416,6 +422,9 @@ impl RunTrace {
                 p.exit_signal = *signal;
                 self.by_pid.remove(&ev.pid);
             }
+            EventData::Syscall(_) if matches!(ev.kind, EventKind::DnsQuery | EventKind::Payload) => {
+                self.aggregate(ev, i);
+            }
             EventData::Syscall(sys) => {
                 // A symlink's target is stored as written; its link name is relative to newdirfd.
                 let symlink = ev.kind == EventKind::Symlink;
@@ -524,15 +533,37 @@ impl RunTrace {
                 entry.pids.push(ev.pid);
             }
         }
+        if ev.kind == EventKind::DnsQuery
+            && let Some(name) = &sys.name
+        {
+            self.graph.relate(
+                me(),
+                NodeKind::Domain { name: name.clone() },
+                EdgeKind::Resolved,
+                ev.ts_ns,
+                ev.seq,
+                false,
+            );
+        }
+        if matches!(ev.kind, EventKind::Connect | EventKind::SendTo)
+            && let Some(SockAddr::Inet { address, port }) = &sys.addr
+        {
+            let key = format!("{address}:{port}");
+            self.remember_contact(ev, &key, *port);
+        }
         let net_op = match ev.kind {
             EventKind::Connect => Some("connect"),
             EventKind::Bind => Some("bind"),
             EventKind::Accept => Some("accept"),
             EventKind::SendTo => Some("sendto"),
+            EventKind::Payload => Some("payload"),
+            EventKind::DnsQuery => Some("dns"),
             _ => None,
         };
         if let (Some(op), Some(addr)) = (net_op, &sys.addr) {
             let text = match addr {
+                // A DNS question is listed by the name asked.
+                _ if ev.kind == EventKind::DnsQuery => sys.name.clone().unwrap_or_default(),
                 SockAddr::Inet { address, port } if address.contains(':') => format!("[{address}]:{port}"),
                 SockAddr::Inet { address, port } => format!("{address}:{port}"),
                 SockAddr::Unix { path } => format!("unix:{path}"),
@@ -544,14 +575,16 @@ impl RunTrace {
                 EventKind::Accept => EdgeKind::Accepted,
                 _ => EdgeKind::SentTo,
             };
-            self.graph.relate(
+            if ev.kind != EventKind::DnsQuery {
+                self.graph.relate(
                 me(),
-                NodeKind::Endpoint { addr: text.clone() },
-                kind,
-                ev.ts_ns,
-                ev.seq,
-                failed,
-            );
+                    NodeKind::Endpoint { addr: text.clone() },
+                    kind,
+                    ev.ts_ns,
+                    ev.seq,
+                    failed,
+                );
+            }
             let key = (op.to_string(), text.clone());
             if !self.network.contains_key(&key) && self.network.len() >= MAX_SUMMARY_ENTRIES {
                 self.summary_omitted += 1;
@@ -574,6 +607,60 @@ impl RunTrace {
     }
 }
 
+/// The process behind a network contact.
+#[derive(Clone, Debug)]
+struct Contact {
+    pid: u32,
+    tid: u32,
+    ppid: u32,
+    uid: u32,
+    gid: u32,
+    comm: String,
+}
+
+impl RunTrace {
+    /// Gives an event of the network sinkhole (which sees packets, not processes) to the process that
+    /// made the contact: the last one to connect or send to that address and port, or, for DNS, the
+    /// last one to send to a port-53 resolver.
+    fn attribute(&self, ev: &mut Event) {
+        let EventData::Syscall(sys) = &ev.data else { return };
+        let key = match &sys.addr {
+            Some(SockAddr::Inet { address, port }) => format!("{address}:{port}"),
+            _ => String::new(),
+        };
+        let who = self.contacts.get(&key).or(if ev.kind == EventKind::DnsQuery {
+            self.dns_client.as_ref()
+        } else {
+            None
+        });
+        if let Some(c) = who {
+            ev.pid = c.pid;
+            ev.tid = c.tid;
+            ev.ppid = c.ppid;
+            ev.uid = c.uid;
+            ev.gid = c.gid;
+            ev.comm.clone_from(&c.comm);
+        }
+    }
+
+    fn remember_contact(&mut self, ev: &Event, key: &str, port: u16) {
+        let c = Contact {
+            pid: ev.pid,
+            tid: ev.tid,
+            ppid: ev.ppid,
+            uid: ev.uid,
+            gid: ev.gid,
+            comm: ev.comm.clone(),
+        };
+        if port == 53 {
+            self.dns_client = Some(c.clone());
+        }
+        if self.contacts.len() < MAX_SUMMARY_ENTRIES || self.contacts.contains_key(key) {
+            self.contacts.insert(key.to_string(), c);
+        }
+    }
+}
+
 impl EventSink for RunTrace {
     fn event(&mut self, mut event: Event) {
         // runc joins the run cgroup before it has set the container up; what it does until it
@@ -589,6 +676,9 @@ impl EventSink for RunTrace {
                 return;
             }
             self.started = true;
+        }
+        if matches!(event.kind, EventKind::DnsQuery | EventKind::Payload) && event.pid == 0 {
+            self.attribute(&mut event);
         }
         self.total += 1;
         *self.by_kind.entry(kind_name(event.kind)).or_default() += 1;

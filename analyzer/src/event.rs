@@ -141,6 +141,13 @@ pub struct SyscallData {
     /// Socket address (connect, bind, accept, sendto).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub addr: Option<SockAddr>,
+    /// What the network sinkhole received: the first bytes of a connection or datagram (bounded,
+    /// non-printable bytes escaped as \xNN), or the DNS answer it gave.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
+    /// Bytes received by the sinkhole on that connection or datagram.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
     /// Raw arguments as the kernel saw them.
     pub args: [u64; 6],
 }

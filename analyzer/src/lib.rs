@@ -13,4 +13,5 @@ pub mod doctor;
 pub mod event;
 pub mod report;
 pub mod sandbox;
+pub mod sinkhole;
 pub mod store;

@@ -7,7 +7,7 @@
 pub mod btf;
 
 use std::{
-    os::fd::AsFd,
+    os::fd::{AsFd, AsRawFd},
     sync::{
         Arc,
         atomic::{AtomicBool, AtomicU64, Ordering},
@@ -188,8 +188,13 @@ fn load_err(e: impl std::error::Error + Send + Sync + 'static) -> CaptureError {
 }
 
 impl<S: EventSink> Capture<S> {
-    /// Loads the probes for one run and starts streaming into `sink`.
-    pub fn start(config: &CaptureConfig, sink: S) -> Result<Capture<S>, CaptureError> {
+    /// Loads the probes for one run and starts streaming into `sink`. Events of `side` (the network
+    /// sinkhole's, which sees packets, not syscalls) join the stream in arrival order.
+    pub fn start(
+        config: &CaptureConfig,
+        sink: S,
+        side: Option<std::sync::mpsc::Receiver<Event>>,
+    ) -> Result<Capture<S>, CaptureError> {
         if !probes_built() {
             return Err(CaptureError::NoProbes);
         }
@@ -242,7 +247,7 @@ impl<S: EventSink> Capture<S> {
             let records = Arc::clone(&records);
             std::thread::Builder::new()
                 .name("sandtrace-ringbuf".into())
-                .spawn(move || read_loop(ring, sink, &stop, &records))
+                .spawn(move || read_loop(ring, sink, &stop, &records, side.as_ref()))
                 .map_err(|e| CaptureError::Reader(e.to_string()))?
         };
         Ok(Capture {
@@ -252,6 +257,27 @@ impl<S: EventSink> Capture<S> {
             stats,
             records,
         })
+    }
+
+    /// Steers the sinkhole namespace's traffic to its sockets (the `sinkhole_sk_lookup` program).
+    pub fn attach_sinkhole(&mut self, fds: &crate::sinkhole::SinkFds) -> Result<(), CaptureError> {
+        let mut socks: aya::maps::SockMap<&mut MapData> = aya::maps::SockMap::try_from(
+            self.ebpf
+                .map_mut("SINK_SOCKS")
+                .ok_or(CaptureError::Map("SINK_SOCKS"))?,
+        )
+        .map_err(|_| CaptureError::Map("SINK_SOCKS"))?;
+        socks.set(0, &fds.tcp.as_raw_fd(), 0).map_err(load_err)?;
+        socks.set(1, &fds.udp.as_raw_fd(), 0).map_err(load_err)?;
+        let program: &mut aya::programs::SkLookup = self
+            .ebpf
+            .program_mut("sinkhole_sk_lookup")
+            .ok_or(CaptureError::Map("sinkhole_sk_lookup"))?
+            .try_into()
+            .map_err(load_err)?;
+        program.load().map_err(load_err)?;
+        program.attach(fds.netns.as_fd()).map_err(load_err)?;
+        Ok(())
     }
 
     /// Records read so far (for progress display).
@@ -323,6 +349,7 @@ fn read_loop<S: EventSink>(
     mut sink: S,
     stop: &AtomicBool,
     records: &AtomicU64,
+    side: Option<&std::sync::mpsc::Receiver<Event>>,
 ) -> ReaderResult<S> {
     let mut seq = 0u64;
     let mut undecodable = 0u64;
@@ -338,6 +365,13 @@ fn read_loop<S: EventSink>(
                 }
             }
             seq += 1;
+        }
+        if let Some(rx) = side {
+            while let Ok(mut event) = rx.try_recv() {
+                event.seq = seq;
+                sink.event(event);
+                seq += 1;
+            }
         }
         records.store(seq, Ordering::Relaxed);
         if stopping {

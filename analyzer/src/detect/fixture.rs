@@ -84,6 +84,12 @@ pub struct FixtureEvent {
     /// Error name (sets ret to -1 when ret is not given).
     #[serde(default)]
     pub error: Option<String>,
+    /// First bytes seen by the sinkhole (payload events) or the DNS answer (dns_query events).
+    #[serde(default)]
+    pub payload: Option<String>,
+    /// Bytes received by the sinkhole.
+    #[serde(default)]
+    pub bytes: Option<u64>,
 }
 
 /// The usual system call of a kind (fixtures name it when they do not say).
@@ -106,6 +112,8 @@ pub(crate) fn default_syscall(kind: EventKind) -> &'static str {
         EventKind::Listen => "listen",
         EventKind::Accept => "accept4",
         EventKind::SendTo => "sendto",
+        EventKind::DnsQuery => "dns",
+        EventKind::Payload => "sinkhole",
         EventKind::Ptrace => "ptrace",
         EventKind::ProcessVm => "process_vm_writev",
         EventKind::MemfdCreate => "memfd_create",
@@ -196,6 +204,8 @@ impl FixtureEvent {
                     target_pid: self.target_pid,
                     op: self.op,
                     addr: self.addr.as_deref().map(parse_addr).transpose()?,
+                    payload: self.payload.clone(),
+                    bytes: self.bytes,
                     ..SyscallData::default()
                 }))
             }

@@ -428,6 +428,24 @@ impl Detector {
         if !c.arg.is_empty() && !f.argv.iter().any(|a| c.arg.contains(a)) {
             return false;
         }
+        if !c.payload_contains.is_empty() || c.payload_regex.is_some() || c.min_bytes.is_some() {
+            let (payload, bytes) = match &ev.data {
+                EventData::Syscall(s) => (s.payload.as_deref().unwrap_or(""), s.bytes.unwrap_or(0)),
+                _ => ("", 0),
+            };
+            if !c.payload_contains.is_empty() {
+                let lower = payload.to_lowercase();
+                if !c.payload_contains.iter().any(|s| lower.contains(s.as_str())) {
+                    return false;
+                }
+            }
+            if c.payload_regex.as_ref().is_some_and(|r| !r.is_match(payload)) {
+                return false;
+            }
+            if c.min_bytes.is_some_and(|m| bytes < m) {
+                return false;
+            }
+        }
         if !c.uid.is_empty() && !c.uid.contains(&ev.uid) {
             return false;
         }
@@ -535,6 +553,14 @@ impl Detector {
             }
         }
         true
+    }
+}
+
+/// The first 80 characters of what the sinkhole received (for messages).
+fn payload_text(ev: &Event) -> String {
+    match &ev.data {
+        EventData::Syscall(s) => s.payload.as_deref().unwrap_or("").chars().take(80).collect(),
+        _ => String::new(),
     }
 }
 
@@ -649,7 +675,8 @@ fn message(rule: &Rule, f: &Facts<'_>) -> String {
             .replace("{path2}", &path2)
             .replace("{name}", &name)
             .replace("{addr}", &addr)
-            .replace("{comm}", &ev.comm),
+            .replace("{comm}", &ev.comm)
+            .replace("{payload}", &payload_text(ev)),
         None => {
             let detail = [&addr, &path, &argv]
                 .into_iter()

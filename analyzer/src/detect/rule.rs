@@ -104,6 +104,12 @@ pub struct ConditionSpec {
     pub argv_regex: Option<String>,
     /// Exact arguments (any argv element equal to any).
     pub arg: Option<OneOrMany<String>>,
+    /// Substrings of what the network sinkhole received or answered (any), case-insensitive.
+    pub payload_contains: Option<OneOrMany<String>>,
+    /// A regular expression on what the network sinkhole received or answered.
+    pub payload_regex: Option<String>,
+    /// Least bytes the sinkhole received on the connection or datagram.
+    pub min_bytes: Option<u64>,
     /// Path globs (`*` also crosses `/`).
     pub path: Option<OneOrMany<String>>,
     /// Second path globs (rename/link target, symlink name, mount source).
@@ -194,7 +200,7 @@ pub struct RuleSpec {
     /// Conditions that suppress a match of the same event.
     #[serde(default)]
     pub exceptions: Vec<ConditionSpec>,
-    /// Message template: `{exe}`, `{argv}`, `{path}`, `{path2}`, `{name}`, `{addr}`, `{comm}`.
+    /// Message template: `{exe}`, `{argv}`, `{path}`, `{path2}`, `{name}`, `{addr}`, `{comm}`, `{payload}`.
     #[serde(default)]
     pub message: Option<String>,
     /// Fixtures.
@@ -223,6 +229,9 @@ pub struct Condition {
     pub(crate) argv_contains: Vec<String>,
     pub(crate) argv_regex: Option<Regex>,
     pub(crate) arg: Vec<String>,
+    pub(crate) payload_contains: Vec<String>,
+    pub(crate) payload_regex: Option<Regex>,
+    pub(crate) min_bytes: Option<u64>,
     pub(crate) path: Option<GlobSet>,
     pub(crate) path2: Option<GlobSet>,
     pub(crate) name: Option<GlobSet>,
@@ -358,8 +367,18 @@ impl Condition {
             .argv_regex
             .map(|r| Regex::new(&r).map_err(|e| format!("argv_regex: {e}")))
             .transpose()?;
+        let payload_regex = spec
+            .payload_regex
+            .map(|r| Regex::new(&r).map_err(|e| format!("payload_regex: {e}")))
+            .transpose()?;
         let v = |o: Option<OneOrMany<String>>| o.map(OneOrMany::into_vec).unwrap_or_default();
         Ok(Condition {
+            payload_contains: v(spec.payload_contains)
+                .into_iter()
+                .map(|s| s.to_lowercase())
+                .collect(),
+            payload_regex,
+            min_bytes: spec.min_bytes,
             kinds,
             program: globs(spec.program, "program")?,
             exe: globs(spec.exe, "exe")?,

@@ -10,10 +10,11 @@ use std::{collections::HashMap, path::Path, time::Duration};
 
 use bollard::{
     Docker,
-    models::{ContainerCreateBody, HostConfig, HostConfigLogConfig},
+    models::{ContainerCreateBody, HostConfig, HostConfigLogConfig, Ipam, IpamConfig, NetworkCreateRequest},
     query_parameters::{
         CreateContainerOptionsBuilder, ImportImageOptionsBuilder, KillContainerOptionsBuilder,
-        ListContainersOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+        ListContainersOptionsBuilder, ListNetworksOptionsBuilder, LogsOptionsBuilder,
+        RemoveContainerOptionsBuilder,
     },
 };
 use futures_util::StreamExt;
@@ -47,6 +48,9 @@ pub enum SandboxError {
     /// The run cgroup could not be set up or removed.
     #[error(transparent)]
     Cgroup(#[from] cgroup::CgroupError),
+    /// The sinkhole network could not be set up.
+    #[error("sinkhole network: {0}")]
+    Network(String),
 }
 
 /// Network given to the sample.
@@ -55,6 +59,9 @@ pub enum SandboxError {
 pub enum NetworkMode {
     /// No network at all: only loopback; connect attempts fail and are recorded.
     None,
+    /// A network of the run's own whose only other member is sandtrace's sinkhole: every name resolves,
+    /// every TCP connection and UDP datagram to any address is accepted and recorded; nothing leaves.
+    Sinkhole,
 }
 
 impl NetworkMode {
@@ -62,8 +69,38 @@ impl NetworkMode {
     pub fn as_str(self) -> &'static str {
         match self {
             NetworkMode::None => "none",
+            NetworkMode::Sinkhole => "sinkhole",
         }
     }
+}
+
+/// The Docker network of a sinkhole run.
+#[derive(Clone, Debug)]
+pub struct SinkNetwork {
+    /// Docker network name (`sandtrace-<run>`).
+    pub name: String,
+    /// Linux bridge device (`st-<8 hex>`).
+    pub bridge: String,
+    /// The /24 of the run.
+    pub subnet: ipnet::Ipv4Net,
+    /// Its first address: the sample's default gateway and resolver, owned by the sinkhole.
+    pub gateway: std::net::Ipv4Addr,
+}
+
+/// IPv4 routes of the host as (network, prefix length), from /proc/net/route.
+fn host_routes() -> Vec<ipnet::Ipv4Net> {
+    let text = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
+    text.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let dest = u32::from_str_radix(f.get(1)?, 16).ok()?;
+            let mask = u32::from_str_radix(f.get(7)?, 16).ok()?;
+            let dest = std::net::Ipv4Addr::from(u32::from_be(dest));
+            let prefix = u8::try_from(u32::from_be(mask).leading_ones()).ok()?;
+            ipnet::Ipv4Net::new(dest, prefix).ok()
+        })
+        .collect()
 }
 
 /// Limits and options of one sandboxed run.
@@ -214,6 +251,7 @@ impl Sandbox {
         cfg: &SandboxConfig,
         run_id: &str,
         cgroup_parent: &str,
+        sink: Option<&SinkNetwork>,
     ) -> Result<String, SandboxError> {
         let name = format!("{}{run_id}", cgroup::PREFIX);
         let mut tmpfs = HashMap::new();
@@ -224,7 +262,13 @@ impl Sandbox {
         log_opts.insert("max-size".to_string(), "1m".to_string());
         log_opts.insert("max-file".to_string(), "1".to_string());
         let host = HostConfig {
-            network_mode: Some(cfg.network.as_str().to_string()),
+            network_mode: Some(match (&cfg.network, sink) {
+                (NetworkMode::Sinkhole, Some(n)) => n.name.clone(),
+                _ => "none".to_string(),
+            }),
+            // The sinkhole answers DNS; without an explicit server Docker's resolver would forward
+            // to the host's.
+            dns: sink.map(|n| vec![n.gateway.to_string()]),
             cap_drop: Some(vec!["ALL".into()]),
             security_opt: Some(vec!["no-new-privileges".into()]),
             pids_limit: Some(cfg.pids_limit),
@@ -249,7 +293,7 @@ impl Sandbox {
             cmd: cfg.cmd.clone(),
             labels: Some(labels),
             host_config: Some(host),
-            network_disabled: Some(matches!(cfg.network, NetworkMode::None)),
+            network_disabled: Some(sink.is_none()),
             attach_stdin: Some(false),
             open_stdin: Some(false),
             tty: Some(false),
@@ -352,6 +396,83 @@ impl Sandbox {
 
     /// Removes every sandtrace container and run cgroup whose run is no longer alive (its analyzer
     /// died or was killed). Runs in progress, of this or another analyzer, are left alone.
+    /// Creates the run's sinkhole network: a bridge with no address on the host
+    /// (`inhibit_ipv4`), so the gateway address is free for the sinkhole; a /24 of 10.213.0.0/16 that
+    /// overlaps no host route; labelled with the run id.
+    pub async fn create_sink_network(&self, run_id: &str) -> Result<SinkNetwork, SandboxError> {
+        let tag: String = run_id.rsplit('-').next().unwrap_or(run_id).chars().take(8).collect();
+        let bridge = format!("st-{tag}");
+        let name = format!("{}{run_id}", cgroup::PREFIX);
+        let routes = host_routes();
+        let start = u8::from_str_radix(tag.get(..2).unwrap_or("00"), 16).unwrap_or(0);
+        let mut last_err = None;
+        for step in 0..=255u8 {
+            let third = start.wrapping_add(step);
+            let subnet = ipnet::Ipv4Net::new(std::net::Ipv4Addr::new(10, 213, third, 0), 24)
+                .map_err(|e| SandboxError::Network(e.to_string()))?;
+            // The default route (0.0.0.0/0) contains everything; only specific routes conflict.
+            if routes
+                .iter()
+                .any(|r| r.prefix_len() > 0 && (r.contains(&subnet.network()) || subnet.contains(&r.network())))
+            {
+                continue;
+            }
+            let gateway = std::net::Ipv4Addr::new(10, 213, third, 1);
+            let mut labels = HashMap::new();
+            labels.insert(RUN_LABEL.to_string(), run_id.to_string());
+            let mut options = HashMap::new();
+            options.insert("com.docker.network.bridge.name".to_string(), bridge.clone());
+            options.insert("com.docker.network.bridge.inhibit_ipv4".to_string(), "true".to_string());
+            options.insert("com.docker.network.bridge.enable_ip_masquerade".to_string(), "false".to_string());
+            options.insert("com.docker.network.bridge.enable_icc".to_string(), "true".to_string());
+            let req = NetworkCreateRequest {
+                name: name.clone(),
+                driver: Some("bridge".into()),
+                internal: Some(false),
+                attachable: Some(false),
+                enable_ipv6: Some(false),
+                ipam: Some(Ipam {
+                    driver: Some("default".into()),
+                    config: Some(vec![IpamConfig {
+                        subnet: Some(subnet.to_string()),
+                        gateway: Some(gateway.to_string()),
+                        ..Default::default()
+                    }]),
+                    options: None,
+                }),
+                options: Some(options),
+                labels: Some(labels),
+                ..Default::default()
+            };
+            match self.docker.create_network(req).await {
+                Ok(_) => {
+                    return Ok(SinkNetwork {
+                        name,
+                        bridge,
+                        subnet,
+                        gateway,
+                    });
+                }
+                // Another run (or network) holds this /24: try the next.
+                Err(e) => last_err = Some(e.to_string()),
+            }
+        }
+        Err(SandboxError::Network(format!(
+            "no free /24 in 10.213.0.0/16 for the sinkhole network ({})",
+            last_err.unwrap_or_default()
+        )))
+    }
+
+    /// Removes a network (by name); missing is fine.
+    pub async fn remove_network(&self, name: &str) {
+        if let Err(e) = self.docker.remove_network(name).await
+            && !matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 404, .. })
+        {
+            tracing::warn!(network = %name, error = %e, "cannot remove the run network");
+        }
+    }
+
+    /// Removes containers, networks and cgroups of runs whose analyzer is gone.
     pub async fn gc(&self) -> Result<Vec<String>, SandboxError> {
         let mut filters = HashMap::new();
         filters.insert("label".to_string(), vec![RUN_LABEL.to_string()]);
@@ -385,6 +506,24 @@ impl Sandbox {
             match cgroup::remove_named(&name) {
                 Ok(()) => removed.push(format!("cgroup {name}")),
                 Err(e) => tracing::warn!(cgroup = %name, error = %e, "cannot remove leftover cgroup"),
+            }
+        }
+        let mut filters = HashMap::new();
+        filters.insert("label".to_string(), vec![RUN_LABEL.to_string()]);
+        let options = ListNetworksOptionsBuilder::default().filters(&filters).build();
+        for n in self.docker.list_networks(Some(options)).await? {
+            let run = n
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(RUN_LABEL))
+                .cloned()
+                .unwrap_or_default();
+            if runlock::is_live(&run) {
+                continue;
+            }
+            if let Some(name) = n.name {
+                self.remove_network(&name).await;
+                removed.push(format!("network {name}"));
             }
         }
         removed.extend(runlock::remove_dead_locks());

@@ -1,0 +1,606 @@
+//! The network sinkhole of `--network sinkhole`: a network namespace owned by the analyzer (it dies
+//! with the analyzer's thread), plugged into the run's Docker bridge as the sample's gateway and
+//! resolver. Every IPv4 destination is local there (`local 0.0.0.0/0` route), and an sk_lookup eBPF
+//! program hands every TCP connection and UDP datagram, whatever its address and port, to our
+//! catch-all sockets. DNS questions get a fake address per name (198.18.0.0/15, RFC 2544); TCP peers
+//! get their first bytes recorded (bounded) and an HTTP request gets `200` with an empty body.
+//! Nothing is forwarded anywhere: the namespace has no other interface and no route out.
+
+pub mod dns;
+
+use std::{
+    collections::HashMap,
+    io::{Read, Write},
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream, UdpSocket},
+    os::fd::{AsFd, AsRawFd, OwnedFd},
+    process::Command,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+        mpsc::{Receiver, Sender},
+    },
+    thread::JoinHandle,
+    time::{Duration, Instant},
+};
+
+use nix::sys::socket::{ControlMessage, ControlMessageOwned, MsgFlags, SockaddrIn, recvmsg, sendmsg, setsockopt, sockopt};
+
+use crate::{
+    event::{Event, EventData, SockAddr, SocketSpec, SyscallData},
+    sandbox::SinkNetwork,
+};
+use sandtrace_common::EventKind;
+
+/// Most bytes of a connection or datagram kept.
+pub const FIRST_BYTES: usize = 4096;
+/// Most connections open at once (more are accepted and closed at once, and counted).
+const MAX_CONNS: usize = 256;
+/// Most events the sinkhole reports in one run (more are counted).
+const MAX_EVENTS: u64 = 20_000;
+/// A connection silent this long is recorded and closed.
+const IDLE: Duration = Duration::from_millis(1500);
+/// Longest a connection is held.
+const MAX_AGE: Duration = Duration::from_secs(10);
+
+/// Why the sinkhole could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkholeError {
+    /// A set-up step failed.
+    #[error("sinkhole: {0}")]
+    Setup(String),
+}
+
+/// File descriptors the capture needs to steer traffic: the namespace and the catch-all sockets.
+#[derive(Debug)]
+pub struct SinkFds {
+    /// The sinkhole's network namespace.
+    pub netns: OwnedFd,
+    /// TCP catch-all listener.
+    pub tcp: OwnedFd,
+    /// UDP catch-all socket.
+    pub udp: OwnedFd,
+}
+
+/// Counters of a sinkhole run.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SinkStats {
+    /// Events reported.
+    pub events: u64,
+    /// Events not reported (beyond the bound).
+    pub omitted: u64,
+    /// Connections refused for lack of room.
+    pub refused: u64,
+}
+
+/// A running sinkhole.
+#[derive(Debug)]
+pub struct Sinkhole {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<SinkStats>>,
+    /// The veth end in the host namespace (on the bridge).
+    pub host_veth: String,
+}
+
+fn ip(args: &[&str]) -> Result<(), SinkholeError> {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|e| SinkholeError::Setup(format!("ip {}: {e} (iproute2 installed?)", args.join(" "))))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(SinkholeError::Setup(format!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )))
+    }
+}
+
+fn write_sysctl(path: &str, value: &str) {
+    if let Err(e) = std::fs::write(path, value) {
+        tracing::debug!(%path, error = %e, "sysctl not set");
+    }
+}
+
+/// CLOCK_BOOTTIME in ns, the clock of the probes' timestamps.
+fn boot_ns() -> u64 {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME)
+        .map(|t| u64::try_from(t.tv_sec()).unwrap_or(0) * 1_000_000_000 + u64::try_from(t.tv_nsec()).unwrap_or(0))
+        .unwrap_or(0)
+}
+
+impl Sinkhole {
+    /// Creates the namespace, plugs it into the run's bridge as its gateway, opens the sockets and
+    /// starts answering. Events go to `events`; the returned descriptors are for the sk_lookup program.
+    pub fn start(net: &SinkNetwork, events: Sender<Event>) -> Result<(Sinkhole, SinkFds), SinkholeError> {
+        let tag = net.bridge.trim_start_matches("st-").to_string();
+        let host_veth = format!("sth{tag}");
+        let inner_veth = format!("sti{tag}");
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel::<Result<SinkFds, SinkholeError>>(1);
+        let gateway = net.gateway;
+        let prefix = net.subnet.prefix_len();
+        let thread = {
+            let stop = Arc::clone(&stop);
+            let host_veth = host_veth.clone();
+            std::thread::Builder::new()
+                .name("sandtrace-sinkhole".into())
+                .spawn(move || {
+                    let setup = (|| {
+                        enter_new_netns(&host_veth, &inner_veth, gateway, prefix)?;
+                        Sockets::open()
+                    })();
+                    match setup {
+                        Ok(sockets) => match sockets.fds() {
+                            Ok(fds) => {
+                                let _ = ready_tx.send(Ok(fds));
+                                serve(sockets, &events, &stop)
+                            }
+                            Err(e) => {
+                                let _ = ready_tx.send(Err(e));
+                                SinkStats::default()
+                            }
+                        },
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                            SinkStats::default()
+                        }
+                    }
+                })
+                .map_err(|e| SinkholeError::Setup(format!("thread: {e}")))?
+        };
+        let mut sink = Sinkhole {
+            stop,
+            thread: Some(thread),
+            host_veth: host_veth.clone(),
+        };
+        let fds = match ready_rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(Ok(fds)) => fds,
+            Ok(Err(e)) => {
+                sink.finish();
+                return Err(e);
+            }
+            Err(_) => {
+                sink.finish();
+                return Err(SinkholeError::Setup("the sinkhole thread did not start".into()));
+            }
+        };
+        // The host end: a bare bridge port, no address, no IPv6, answering no ARP.
+        for (dev, v6) in [(&net.bridge, true), (&host_veth, true)] {
+            write_sysctl(&format!("/proc/sys/net/ipv4/conf/{dev}/arp_ignore"), "8");
+            write_sysctl(&format!("/proc/sys/net/ipv4/conf/{dev}/forwarding"), "0");
+            if v6 {
+                write_sysctl(&format!("/proc/sys/net/ipv6/conf/{dev}/disable_ipv6"), "1");
+            }
+        }
+        if let Err(e) = ip(&["link", "set", &host_veth, "master", &net.bridge])
+            .and_then(|()| ip(&["link", "set", &host_veth, "up"]))
+        {
+            sink.finish();
+            return Err(e);
+        }
+        Ok((sink, fds))
+    }
+
+    /// Stops answering and releases the namespace (its veth pair goes with it).
+    pub fn finish(&mut self) -> SinkStats {
+        self.stop.store(true, Ordering::SeqCst);
+        self.thread.take().and_then(|t| t.join().ok()).unwrap_or_default()
+    }
+}
+
+impl Drop for Sinkhole {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// Moves the calling thread into a new network namespace and sets it up as the gateway.
+fn enter_new_netns(host_veth: &str, inner_veth: &str, gateway: Ipv4Addr, prefix: u8) -> Result<(), SinkholeError> {
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)
+        .map_err(|e| SinkholeError::Setup(format!("unshare(CLONE_NEWNET): {e}")))?;
+    // `ip` run from this thread works in this namespace.
+    ip(&["link", "add", inner_veth, "type", "veth", "peer", "name", host_veth])?;
+    let pid = std::process::id().to_string();
+    // The peer goes to the namespace of the process' main thread: the host's.
+    ip(&["link", "set", host_veth, "netns", &pid])?;
+    ip(&["addr", "add", &format!("{gateway}/{prefix}"), "dev", inner_veth])?;
+    ip(&["link", "set", "lo", "up"])?;
+    ip(&["link", "set", inner_veth, "up"])?;
+    // Every IPv4 destination is local here, except the sample's own subnet (more specific route).
+    ip(&["route", "add", "local", "0.0.0.0/0", "dev", "lo", "table", "main"])?;
+    Ok(())
+}
+
+/// The sinkhole's sockets, all in its namespace.
+struct Sockets {
+    tcp: TcpListener,
+    udp: UdpSocket,
+    dns: UdpSocket,
+}
+
+impl Sockets {
+    fn open() -> Result<Sockets, SinkholeError> {
+        let err = |what: &str, e: std::io::Error| SinkholeError::Setup(format!("{what}: {e}"));
+        let tcp = TcpListener::bind("0.0.0.0:0").map_err(|e| err("tcp listener", e))?;
+        let udp = UdpSocket::bind("0.0.0.0:0").map_err(|e| err("udp socket", e))?;
+        let dns = UdpSocket::bind("0.0.0.0:53").map_err(|e| err("dns socket", e))?;
+        tcp.set_nonblocking(true).map_err(|e| err("tcp", e))?;
+        udp.set_nonblocking(true).map_err(|e| err("udp", e))?;
+        dns.set_nonblocking(true).map_err(|e| err("dns", e))?;
+        setsockopt(&udp, sockopt::Ipv4OrigDstAddr, &true)
+            .map_err(|e| SinkholeError::Setup(format!("IP_RECVORIGDSTADDR: {e}")))?;
+        setsockopt(&dns, sockopt::Ipv4PacketInfo, &true)
+            .map_err(|e| SinkholeError::Setup(format!("IP_PKTINFO: {e}")))?;
+        Ok(Sockets { tcp, udp, dns })
+    }
+
+    fn fds(&self) -> Result<SinkFds, SinkholeError> {
+        let dup = |fd: std::os::fd::BorrowedFd<'_>| {
+            fd.try_clone_to_owned()
+                .map_err(|e| SinkholeError::Setup(format!("dup: {e}")))
+        };
+        let netns = std::fs::File::open("/proc/thread-self/ns/net")
+            .map_err(|e| SinkholeError::Setup(format!("/proc/thread-self/ns/net: {e}")))?;
+        Ok(SinkFds {
+            netns: OwnedFd::from(netns),
+            tcp: dup(self.tcp.as_fd())?,
+            udp: dup(self.udp.as_fd())?,
+        })
+    }
+}
+
+/// One TCP peer.
+struct Conn {
+    stream: TcpStream,
+    dst: SocketAddr,
+    first: Vec<u8>,
+    total: u64,
+    opened: Instant,
+    last: Instant,
+    answered: bool,
+    done: bool,
+}
+
+/// What the sinkhole reports, with bounds.
+struct Reporter<'a> {
+    tx: &'a Sender<Event>,
+    stats: SinkStats,
+    /// Fake address given to each name, and back.
+    names: HashMap<String, Ipv4Addr>,
+    by_addr: HashMap<Ipv4Addr, String>,
+}
+
+impl Reporter<'_> {
+    fn send(&mut self, kind: EventKind, data: SyscallData) {
+        if self.stats.events >= MAX_EVENTS {
+            self.stats.omitted += 1;
+            return;
+        }
+        self.stats.events += 1;
+        let _ = self.tx.send(Event {
+            seq: 0,
+            ts_ns: boot_ns(),
+            kind,
+            pid: 0,
+            tid: 0,
+            ppid: 0,
+            uid: 0,
+            gid: 0,
+            cgroup_id: 0,
+            comm: String::new(),
+            truncated: false,
+            data: EventData::Syscall(Box::new(data)),
+        });
+    }
+
+    /// The fake address of a name: 198.18.0.1, 198.18.0.2, ... in order of first question.
+    fn address_of(&mut self, name: &str) -> Ipv4Addr {
+        if let Some(a) = self.names.get(name) {
+            return *a;
+        }
+        let n = u32::try_from(self.names.len()).unwrap_or(u32::MAX).min(131_000) + 1;
+        let a = Ipv4Addr::from(u32::from(Ipv4Addr::new(198, 18, 0, 0)) + n);
+        if self.names.len() < 100_000 {
+            self.names.insert(name.to_string(), a);
+            self.by_addr.insert(a, name.to_string());
+        }
+        a
+    }
+}
+
+fn inet(a: SocketAddr) -> SockAddr {
+    SockAddr::Inet {
+        address: a.ip().to_string(),
+        port: a.port(),
+    }
+}
+
+/// Guesses the protocol from the first bytes.
+pub fn classify(first: &[u8]) -> &'static str {
+    const METHODS: [&[u8]; 9] = [
+        b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ", b"PATCH ", b"CONNECT ", b"TRACE ",
+    ];
+    if METHODS.iter().any(|m| first.starts_with(m)) {
+        "http"
+    } else if first.len() > 5 && first[0] == 0x16 && first[1] == 0x03 {
+        "tls"
+    } else if first.starts_with(b"SSH-") {
+        "ssh"
+    } else if first.windows(7).any(|w| w == b"mining.") {
+        "stratum"
+    } else {
+        "unknown"
+    }
+}
+
+fn serve(s: Sockets, tx: &Sender<Event>, stop: &AtomicBool) -> SinkStats {
+    let mut rep = Reporter {
+        tx,
+        stats: SinkStats::default(),
+        names: HashMap::new(),
+        by_addr: HashMap::new(),
+    };
+    let mut conns: Vec<Conn> = Vec::new();
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        let stopping = stop.load(Ordering::SeqCst);
+        // New connections.
+        loop {
+            match s.tcp.accept() {
+                Ok((stream, _peer)) => {
+                    if conns.len() >= MAX_CONNS {
+                        rep.stats.refused += 1;
+                        continue;
+                    }
+                    let dst = stream.local_addr().unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
+                    if stream.set_nonblocking(true).is_err() {
+                        continue;
+                    }
+                    let now = Instant::now();
+                    conns.push(Conn {
+                        stream,
+                        dst,
+                        first: Vec::new(),
+                        total: 0,
+                        opened: now,
+                        last: now,
+                        answered: false,
+                        done: false,
+                    });
+                }
+                Err(_) => break,
+            }
+        }
+        // Reads.
+        for c in &mut conns {
+            loop {
+                match c.stream.read(&mut buf) {
+                    Ok(0) => {
+                        c.done = true;
+                        break;
+                    }
+                    Ok(n) => {
+                        c.total += n as u64;
+                        c.last = Instant::now();
+                        let room = FIRST_BYTES.saturating_sub(c.first.len());
+                        c.first.extend_from_slice(buf.get(..n.min(room)).unwrap_or(&[]));
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(_) => {
+                        c.done = true;
+                        break;
+                    }
+                }
+            }
+            answer_tcp(c, &mut rep);
+            let now = Instant::now();
+            if now.duration_since(c.last) > IDLE
+                || now.duration_since(c.opened) > MAX_AGE
+                || c.total >= 1 << 20
+                || stopping
+            {
+                c.done = true;
+            }
+        }
+        for c in conns.iter().filter(|c| c.done) {
+            let name = match c.dst.ip() {
+                IpAddr::V4(a) => rep.by_addr.get(&a).cloned(),
+                IpAddr::V6(_) => None,
+            };
+            let proto = classify(&c.first);
+            rep.send(
+                EventKind::Payload,
+                SyscallData {
+                    syscall: "sinkhole".into(),
+                    ret: 0,
+                    name: Some(name.map_or_else(|| proto.to_string(), |n| format!("{proto} {n}"))),
+                    addr: Some(inet(c.dst)),
+                    socket: Some(SocketSpec {
+                        family: "inet".into(),
+                        sock_type: "stream".into(),
+                        protocol: 6,
+                    }),
+                    payload: Some(crate::event::lossy(&c.first)),
+                    bytes: Some(c.total),
+                    ..SyscallData::default()
+                },
+            );
+        }
+        conns.retain(|c| !c.done);
+        serve_dns(&s.dns, &mut rep, &mut buf);
+        serve_udp(&s.udp, &mut rep, &mut buf);
+        if stopping {
+            return rep.stats;
+        }
+        let mut fds: Vec<nix::poll::PollFd<'_>> = vec![
+            nix::poll::PollFd::new(s.tcp.as_fd(), nix::poll::PollFlags::POLLIN),
+            nix::poll::PollFd::new(s.udp.as_fd(), nix::poll::PollFlags::POLLIN),
+            nix::poll::PollFd::new(s.dns.as_fd(), nix::poll::PollFlags::POLLIN),
+        ];
+        for c in &conns {
+            fds.push(nix::poll::PollFd::new(c.stream.as_fd(), nix::poll::PollFlags::POLLIN));
+        }
+        let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(100u16));
+    }
+}
+
+/// Answers what a TCP peer asked: DNS over TCP on port 53, HTTP requests with an empty 200.
+fn answer_tcp(c: &mut Conn, rep: &mut Reporter<'_>) {
+    if c.answered {
+        return;
+    }
+    if c.dst.port() == 53 {
+        if let Some((msg, _)) = dns::split_tcp(&c.first)
+            && let Some(reply) = dns_reply(msg, c.dst, rep)
+        {
+            let len = u16::try_from(reply.len()).unwrap_or(u16::MAX).to_be_bytes();
+            let _ = c.stream.write_all(&len);
+            let _ = c.stream.write_all(&reply);
+            c.answered = true;
+        }
+        return;
+    }
+    if classify(&c.first) == "http" && c.first.windows(4).any(|w| w == b"\r\n\r\n") {
+        let _ = c
+            .stream
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n");
+        c.answered = true;
+    }
+}
+
+/// Parses a question, reports it, and builds the answer.
+fn dns_reply(msg: &[u8], server: SocketAddr, rep: &mut Reporter<'_>) -> Option<Vec<u8>> {
+    match dns::parse_query(msg) {
+        Ok(q) => {
+            let a = rep.address_of(&q.name);
+            let v6 = Ipv6Addr::from((u128::from(0x0064_ff9b_u32) << 96) | u128::from(u32::from(a)));
+            let answer = match q.qtype {
+                1 => a.to_string(),
+                28 => v6.to_string(),
+                _ => String::new(),
+            };
+            rep.send(
+                EventKind::DnsQuery,
+                SyscallData {
+                    syscall: "dns".into(),
+                    ret: 0,
+                    name: Some(q.name.clone()),
+                    path2: Some(dns::type_name(q.qtype)),
+                    addr: Some(inet(server)),
+                    payload: Some(answer),
+                    bytes: Some(msg.len() as u64),
+                    ..SyscallData::default()
+                },
+            );
+            Some(dns::answer(msg, &q, a, v6, 60))
+        }
+        Err(_) => dns::format_error(msg),
+    }
+}
+
+fn serve_dns(sock: &UdpSocket, rep: &mut Reporter<'_>, buf: &mut [u8]) {
+    for _ in 0..256 {
+        let mut cmsg = nix::cmsg_space!(nix::libc::in_pktinfo);
+        let mut iov = [std::io::IoSliceMut::new(buf)];
+        let Ok(msg) = recvmsg::<SockaddrIn>(sock.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty()) else {
+            return;
+        };
+        let n = msg.bytes;
+        let Some(client) = msg.address else { continue };
+        let mut dst = Ipv4Addr::UNSPECIFIED;
+        let mut info = None;
+        if let Ok(cmsgs) = msg.cmsgs() {
+            for c in cmsgs {
+                if let ControlMessageOwned::Ipv4PacketInfo(pi) = c {
+                    dst = Ipv4Addr::from(u32::from_be(pi.ipi_addr.s_addr));
+                    info = Some(pi);
+                }
+            }
+        }
+        let data = iov[0].get(..n).map(<[u8]>::to_vec).unwrap_or_default();
+        let Some(reply) = dns_reply(&data, SocketAddr::V4(SocketAddrV4::new(dst, 53)), rep) else {
+            continue;
+        };
+        // The answer comes from the address the question was sent to.
+        let mut pi = info.unwrap_or(nix::libc::in_pktinfo {
+            ipi_ifindex: 0,
+            ipi_spec_dst: nix::libc::in_addr { s_addr: 0 },
+            ipi_addr: nix::libc::in_addr { s_addr: 0 },
+        });
+        pi.ipi_spec_dst = pi.ipi_addr;
+        pi.ipi_ifindex = 0;
+        let iov = [std::io::IoSlice::new(&reply)];
+        let cm = [ControlMessage::Ipv4PacketInfo(&pi)];
+        let _ = sendmsg(sock.as_raw_fd(), &iov, &cm, MsgFlags::empty(), Some(&client));
+    }
+}
+
+fn serve_udp(sock: &UdpSocket, rep: &mut Reporter<'_>, buf: &mut [u8]) {
+    for _ in 0..256 {
+        let mut cmsg = nix::cmsg_space!(nix::libc::sockaddr_in);
+        let mut iov = [std::io::IoSliceMut::new(buf)];
+        let Ok(msg) = recvmsg::<SockaddrIn>(sock.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty()) else {
+            return;
+        };
+        let n = msg.bytes;
+        let mut dst = SocketAddr::from(([0, 0, 0, 0], 0));
+        if let Ok(cmsgs) = msg.cmsgs() {
+            for c in cmsgs {
+                if let ControlMessageOwned::Ipv4OrigDstAddr(sa) = c {
+                    dst = SocketAddr::V4(SocketAddrV4::new(
+                        Ipv4Addr::from(u32::from_be(sa.sin_addr.s_addr)),
+                        u16::from_be(sa.sin_port),
+                    ));
+                }
+            }
+        }
+        let data = iov[0].get(..n.min(FIRST_BYTES)).map(<[u8]>::to_vec).unwrap_or_default();
+        let name = match dst.ip() {
+            IpAddr::V4(a) => rep.by_addr.get(&a).cloned(),
+            IpAddr::V6(_) => None,
+        };
+        let proto = classify(&data);
+        rep.send(
+            EventKind::Payload,
+            SyscallData {
+                syscall: "sinkhole".into(),
+                ret: 0,
+                name: Some(name.map_or_else(|| proto.to_string(), |x| format!("{proto} {x}"))),
+                addr: Some(inet(dst)),
+                socket: Some(SocketSpec {
+                    family: "inet".into(),
+                    sock_type: "dgram".into(),
+                    protocol: 17,
+                }),
+                payload: Some(crate::event::lossy(&data)),
+                bytes: Some(n as u64),
+                ..SyscallData::default()
+            },
+        );
+    }
+}
+
+/// A channel for the sinkhole's events, drained by the capture's reader into the run's stream.
+pub fn channel() -> (Sender<Event>, Receiver<Event>) {
+    std::sync::mpsc::channel()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_bytes_are_classified() {
+        assert_eq!(classify(b"GET /beacon HTTP/1.1\r\n"), "http");
+        assert_eq!(classify(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01]), "tls");
+        assert_eq!(classify(b"SSH-2.0-OpenSSH"), "ssh");
+        assert_eq!(
+            classify(br#"{"id":1,"method":"mining.subscribe","params":[]}"#),
+            "stratum"
+        );
+        assert_eq!(classify(b"\x00\x01"), "unknown");
+        assert_eq!(classify(b""), "unknown");
+    }
+}
