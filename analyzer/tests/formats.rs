@@ -185,7 +185,7 @@ fn navigator_layer_scores_every_technique() {
     for t in &r.techniques {
         let hits: Vec<&Value> = entries
             .iter()
-            .filter(|e| e["techniqueID"] == Value::from(t.id.as_str()))
+            .filter(|e| e["techniqueID"] == t.id.as_str())
             .collect();
         assert!(!hits.is_empty(), "{} missing from the layer", t.id);
         for h in hits {
@@ -196,8 +196,9 @@ fn navigator_layer_scores_every_technique() {
         }
         if let Some((parent, _)) = t.id.split_once('.') {
             assert!(
-                entries.iter().any(|e| e["techniqueID"] == Value::from(parent)
-                    && e["showSubtechniques"] == Value::from(true)),
+                entries
+                    .iter()
+                    .any(|e| e["techniqueID"] == parent && e["showSubtechniques"] == true),
                 "parent {parent} not expanded"
             );
         }

@@ -2,6 +2,7 @@
 //! Build the images first with `cargo xtask corpus` (`cargo xtask test` does it).
 
 mod reports;
+mod sinkhole;
 
 use std::time::{Duration, Instant};
 

@@ -127,6 +127,33 @@ pub fn assert_nothing_left(run_id: &str) {
         String::from_utf8_lossy(&out.stdout).trim().is_empty(),
         "container of run {run_id} left behind"
     );
+    let out = Command::new("/usr/bin/docker")
+        .args([
+            "network",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("label=sandtrace.run={run_id}"),
+        ])
+        .output()
+        .expect("docker network ls");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).trim().is_empty(),
+        "network of run {run_id} left behind"
+    );
+    let tag: String = run_id
+        .rsplit('-')
+        .next()
+        .unwrap_or(run_id)
+        .chars()
+        .take(8)
+        .collect();
+    for dev in [format!("st-{tag}"), format!("sth{tag}")] {
+        assert!(
+            !Path::new("/sys/class/net").join(&dev).exists(),
+            "interface {dev} left behind"
+        );
+    }
     let name = format!("sandtrace-{run_id}");
     let mounts = sandtrace::sandbox::cgroup::mounts().expect("cgroup mounts");
     for m in mounts {
@@ -155,6 +182,8 @@ pub struct CorpusCase {
     pub benign: bool,
     /// Time limit.
     pub timeout_s: u64,
+    /// Run with the network sinkhole (`"network": "sinkhole"`).
+    pub sinkhole: bool,
 }
 
 impl CorpusCase {
@@ -162,6 +191,9 @@ impl CorpusCase {
     pub fn options(&self) -> AnalyzeOptions {
         let mut o = options(&self.name);
         o.sandbox.timeout = std::time::Duration::from_secs(self.timeout_s);
+        if self.sinkhole {
+            o.sandbox.network = sandtrace::sandbox::NetworkMode::Sinkhole;
+        }
         o
     }
 
@@ -212,6 +244,7 @@ pub fn corpus_cases() -> Result<Vec<CorpusCase>> {
                 .unwrap_or_default(),
             benign: v["benign"].as_bool().unwrap_or(false),
             timeout_s: v["timeout_s"].as_u64().unwrap_or(20),
+            sinkhole: v["network"] == "sinkhole",
         });
     }
     cases.sort_by(|a, b| a.name.cmp(&b.name));

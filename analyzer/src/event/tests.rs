@@ -531,7 +531,7 @@ fn roundtrip_case(kind: EventKind) -> (Vec<u8>, Event) {
                 },
             )
         }
-        K::SendTo => sys_case(
+        K::SendTo | K::DnsQuery | K::Payload => sys_case(
             with_addr(
                 syscall(kind, 44, [5, PTR, 32, 0x40, PTR, 16], 32),
                 &sockaddr_in([8, 8, 8, 8], 53),

@@ -217,7 +217,10 @@ mod tests {
         assert_eq!(&a[a.len() - 4..], &[198, 18, 0, 1]);
         let m6 = query("x.org", 28);
         let q6 = parse_query(&m6).expect("aaaa");
-        assert_eq!(answer(&m6, &q6, Ipv4Addr::LOCALHOST, Ipv6Addr::LOCALHOST, 1).len(), m6.len() + 28);
+        assert_eq!(
+            answer(&m6, &q6, Ipv4Addr::LOCALHOST, Ipv6Addr::LOCALHOST, 1).len(),
+            m6.len() + 28
+        );
         let mt = query("x.org", 16);
         let qt = parse_query(&mt).expect("txt");
         let t = answer(&mt, &qt, Ipv4Addr::LOCALHOST, Ipv6Addr::LOCALHOST, 1);

@@ -23,7 +23,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use nix::sys::socket::{ControlMessage, ControlMessageOwned, MsgFlags, SockaddrIn, recvmsg, sendmsg, setsockopt, sockopt};
+use nix::sys::socket::{
+    ControlMessage, ControlMessageOwned, MsgFlags, SockaddrIn, recvmsg, sendmsg, setsockopt, sockopt,
+};
 
 use crate::{
     event::{Event, EventData, SockAddr, SocketSpec, SyscallData},
@@ -106,7 +108,9 @@ fn write_sysctl(path: &str, value: &str) {
 /// CLOCK_BOOTTIME in ns, the clock of the probes' timestamps.
 fn boot_ns() -> u64 {
     nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME)
-        .map(|t| u64::try_from(t.tv_sec()).unwrap_or(0) * 1_000_000_000 + u64::try_from(t.tv_nsec()).unwrap_or(0))
+        .map(|t| {
+            u64::try_from(t.tv_sec()).unwrap_or(0) * 1_000_000_000 + u64::try_from(t.tv_nsec()).unwrap_or(0)
+        })
         .unwrap_or(0)
 }
 
@@ -197,11 +201,18 @@ impl Drop for Sinkhole {
 }
 
 /// Moves the calling thread into a new network namespace and sets it up as the gateway.
-fn enter_new_netns(host_veth: &str, inner_veth: &str, gateway: Ipv4Addr, prefix: u8) -> Result<(), SinkholeError> {
+fn enter_new_netns(
+    host_veth: &str,
+    inner_veth: &str,
+    gateway: Ipv4Addr,
+    prefix: u8,
+) -> Result<(), SinkholeError> {
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)
         .map_err(|e| SinkholeError::Setup(format!("unshare(CLONE_NEWNET): {e}")))?;
     // `ip` run from this thread works in this namespace.
-    ip(&["link", "add", inner_veth, "type", "veth", "peer", "name", host_veth])?;
+    ip(&[
+        "link", "add", inner_veth, "type", "veth", "peer", "name", host_veth,
+    ])?;
     let pid = std::process::id().to_string();
     // The peer goes to the namespace of the process' main thread: the host's.
     ip(&["link", "set", host_veth, "netns", &pid])?;
@@ -320,7 +331,15 @@ fn inet(a: SocketAddr) -> SockAddr {
 /// Guesses the protocol from the first bytes.
 pub fn classify(first: &[u8]) -> &'static str {
     const METHODS: [&[u8]; 9] = [
-        b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ", b"PATCH ", b"CONNECT ", b"TRACE ",
+        b"GET ",
+        b"POST ",
+        b"PUT ",
+        b"HEAD ",
+        b"DELETE ",
+        b"OPTIONS ",
+        b"PATCH ",
+        b"CONNECT ",
+        b"TRACE ",
     ];
     if METHODS.iter().any(|m| first.starts_with(m)) {
         "http"
@@ -347,9 +366,9 @@ fn serve(s: Sockets, tx: &Sender<Event>, stop: &AtomicBool) -> SinkStats {
     loop {
         let stopping = stop.load(Ordering::SeqCst);
         // New connections.
-        loop {
-            match s.tcp.accept() {
-                Ok((stream, _peer)) => {
+        while let Ok((stream, _peer)) = s.tcp.accept() {
+            {
+                {
                     if conns.len() >= MAX_CONNS {
                         rep.stats.refused += 1;
                         continue;
@@ -370,7 +389,6 @@ fn serve(s: Sockets, tx: &Sender<Event>, stop: &AtomicBool) -> SinkStats {
                         done: false,
                     });
                 }
-                Err(_) => break,
             }
         }
         // Reads.
@@ -440,7 +458,10 @@ fn serve(s: Sockets, tx: &Sender<Event>, stop: &AtomicBool) -> SinkStats {
             nix::poll::PollFd::new(s.dns.as_fd(), nix::poll::PollFlags::POLLIN),
         ];
         for c in &conns {
-            fds.push(nix::poll::PollFd::new(c.stream.as_fd(), nix::poll::PollFlags::POLLIN));
+            fds.push(nix::poll::PollFd::new(
+                c.stream.as_fd(),
+                nix::poll::PollFlags::POLLIN,
+            ));
         }
         let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(100u16));
     }
@@ -463,9 +484,9 @@ fn answer_tcp(c: &mut Conn, rep: &mut Reporter<'_>) {
         return;
     }
     if classify(&c.first) == "http" && c.first.windows(4).any(|w| w == b"\r\n\r\n") {
-        let _ = c
-            .stream
-            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n");
+        let _ = c.stream.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n",
+        );
         c.answered = true;
     }
 }
@@ -504,7 +525,8 @@ fn serve_dns(sock: &UdpSocket, rep: &mut Reporter<'_>, buf: &mut [u8]) {
     for _ in 0..256 {
         let mut cmsg = nix::cmsg_space!(nix::libc::in_pktinfo);
         let mut iov = [std::io::IoSliceMut::new(buf)];
-        let Ok(msg) = recvmsg::<SockaddrIn>(sock.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty()) else {
+        let Ok(msg) = recvmsg::<SockaddrIn>(sock.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())
+        else {
             return;
         };
         let n = msg.bytes;
@@ -541,7 +563,8 @@ fn serve_udp(sock: &UdpSocket, rep: &mut Reporter<'_>, buf: &mut [u8]) {
     for _ in 0..256 {
         let mut cmsg = nix::cmsg_space!(nix::libc::sockaddr_in);
         let mut iov = [std::io::IoSliceMut::new(buf)];
-        let Ok(msg) = recvmsg::<SockaddrIn>(sock.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty()) else {
+        let Ok(msg) = recvmsg::<SockaddrIn>(sock.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())
+        else {
             return;
         };
         let n = msg.bytes;
@@ -556,7 +579,10 @@ fn serve_udp(sock: &UdpSocket, rep: &mut Reporter<'_>, buf: &mut [u8]) {
                 }
             }
         }
-        let data = iov[0].get(..n.min(FIRST_BYTES)).map(<[u8]>::to_vec).unwrap_or_default();
+        let data = iov[0]
+            .get(..n.min(FIRST_BYTES))
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default();
         let name = match dst.ip() {
             IpAddr::V4(a) => rep.by_addr.get(&a).cloned(),
             IpAddr::V6(_) => None,

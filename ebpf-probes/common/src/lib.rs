@@ -97,6 +97,11 @@ pub enum EventKind {
     Accept = 0x305,
     /// sendto, sendmsg with an explicit destination.
     SendTo = 0x306,
+    /// A DNS question answered by the network sinkhole (never from the kernel).
+    DnsQuery = 0x307,
+    /// A connection or datagram received by the network sinkhole, with its first bytes (never from
+    /// the kernel).
+    Payload = 0x308,
     // Privilege and evasion family (all `SyscallEvent`).
     /// ptrace.
     Ptrace = 0x401,
@@ -138,7 +143,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, in numeric order.
-    pub const ALL: [EventKind; 39] = [
+    pub const ALL: [EventKind; 41] = [
         EventKind::Fork,
         EventKind::Exec,
         EventKind::ExecFailed,
@@ -160,6 +165,8 @@ impl EventKind {
         EventKind::Listen,
         EventKind::Accept,
         EventKind::SendTo,
+        EventKind::DnsQuery,
+        EventKind::Payload,
         EventKind::Ptrace,
         EventKind::ProcessVm,
         EventKind::MemfdCreate,

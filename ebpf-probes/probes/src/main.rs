@@ -19,9 +19,9 @@ use aya_ebpf::{
         bpf_get_current_pid_tgid, bpf_get_current_task, bpf_get_current_uid_gid, bpf_ktime_get_boot_ns,
         bpf_probe_read_kernel, bpf_probe_read_kernel_str, bpf_probe_read_user, bpf_probe_read_user_str,
     },
-    macros::{btf_tracepoint, map, tracepoint},
-    maps::{LruHashMap, PerCpuArray, RingBuf},
-    programs::{BtfTracePointContext, TracePointContext},
+    macros::{btf_tracepoint, map, sk_lookup, tracepoint},
+    maps::{LruHashMap, PerCpuArray, RingBuf, SockMap},
+    programs::{BtfTracePointContext, SkLookupContext, TracePointContext},
 };
 use sandtrace_common::{
     ARGV_LEN, COMM_LEN, EventHeader, EventKind, ExecEvent, ExitEvent, FLAG_ADDR_FROM_EXIT,
@@ -64,6 +64,11 @@ static PENDING: LruHashMap<u32, SyscallEvent> = LruHashMap::with_max_entries(819
 /// Where a record is built (too big for the 512-byte stack).
 #[map]
 static SCRATCH: PerCpuArray<SyscallEvent> = PerCpuArray::with_max_entries(1, 0);
+
+/// Sockets of the network sinkhole (`--network sinkhole`): 0 = the TCP catch-all listener, 1 = the
+/// UDP catch-all. Filled by the analyzer; unused otherwise.
+#[map]
+static SINK_SOCKS: SockMap = SockMap::with_max_entries(2, 0);
 
 const NONE: u8 = 0xff;
 const ENOENT: i64 = 2;
@@ -716,3 +721,21 @@ fn panic(_info: &core::panic::PanicInfo) -> ! {
 #[unsafe(link_section = "license")]
 #[unsafe(no_mangle)]
 static LICENSE: [u8; 4] = *b"GPL\0";
+
+/// Steers every TCP connection and UDP datagram arriving in the sinkhole's network namespace, whatever
+/// its address and port, to the sinkhole's catch-all sockets; DNS over UDP (port 53) goes to the fake
+/// resolver's own socket by the normal lookup. Attached by the analyzer to that namespace only.
+#[sk_lookup]
+pub fn sinkhole_sk_lookup(ctx: SkLookupContext) -> u32 {
+    const SK_PASS: u32 = 1;
+    // SAFETY: the kernel hands a valid bpf_sk_lookup for the duration of the program.
+    let (protocol, port) = unsafe { ((*ctx.lookup).protocol, (*ctx.lookup).local_port) };
+    let index = match protocol {
+        6 => 0,
+        17 if port != 53 => 1,
+        _ => return SK_PASS,
+    };
+    // Without a socket in the map (set-up not finished) the normal lookup decides.
+    let _ = SINK_SOCKS.redirect_sk_lookup(&ctx, index, 0);
+    SK_PASS
+}
