@@ -251,7 +251,9 @@ async fn detonate(
     }
 
     let started_at = now_rfc3339();
-    let container = sandbox.create(cfg, run_id, &cgroup.docker_parent(), network).await;
+    let container = sandbox
+        .create(cfg, run_id, &cgroup.docker_parent(), network)
+        .await;
     let container_id = match container {
         Ok(id) => id,
         Err(e) => {

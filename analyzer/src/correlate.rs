@@ -577,7 +577,7 @@ impl RunTrace {
             };
             if ev.kind != EventKind::DnsQuery {
                 self.graph.relate(
-                me(),
+                    me(),
                     NodeKind::Endpoint { addr: text.clone() },
                     kind,
                     ev.ts_ns,

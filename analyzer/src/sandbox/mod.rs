@@ -400,7 +400,13 @@ impl Sandbox {
     /// (`inhibit_ipv4`), so the gateway address is free for the sinkhole; a /24 of 10.213.0.0/16 that
     /// overlaps no host route; labelled with the run id.
     pub async fn create_sink_network(&self, run_id: &str) -> Result<SinkNetwork, SandboxError> {
-        let tag: String = run_id.rsplit('-').next().unwrap_or(run_id).chars().take(8).collect();
+        let tag: String = run_id
+            .rsplit('-')
+            .next()
+            .unwrap_or(run_id)
+            .chars()
+            .take(8)
+            .collect();
         let bridge = format!("st-{tag}");
         let name = format!("{}{run_id}", cgroup::PREFIX);
         let routes = host_routes();
@@ -411,10 +417,9 @@ impl Sandbox {
             let subnet = ipnet::Ipv4Net::new(std::net::Ipv4Addr::new(10, 213, third, 0), 24)
                 .map_err(|e| SandboxError::Network(e.to_string()))?;
             // The default route (0.0.0.0/0) contains everything; only specific routes conflict.
-            if routes
-                .iter()
-                .any(|r| r.prefix_len() > 0 && (r.contains(&subnet.network()) || subnet.contains(&r.network())))
-            {
+            if routes.iter().any(|r| {
+                r.prefix_len() > 0 && (r.contains(&subnet.network()) || subnet.contains(&r.network()))
+            }) {
                 continue;
             }
             let gateway = std::net::Ipv4Addr::new(10, 213, third, 1);
@@ -422,9 +427,18 @@ impl Sandbox {
             labels.insert(RUN_LABEL.to_string(), run_id.to_string());
             let mut options = HashMap::new();
             options.insert("com.docker.network.bridge.name".to_string(), bridge.clone());
-            options.insert("com.docker.network.bridge.inhibit_ipv4".to_string(), "true".to_string());
-            options.insert("com.docker.network.bridge.enable_ip_masquerade".to_string(), "false".to_string());
-            options.insert("com.docker.network.bridge.enable_icc".to_string(), "true".to_string());
+            options.insert(
+                "com.docker.network.bridge.inhibit_ipv4".to_string(),
+                "true".to_string(),
+            );
+            options.insert(
+                "com.docker.network.bridge.enable_ip_masquerade".to_string(),
+                "false".to_string(),
+            );
+            options.insert(
+                "com.docker.network.bridge.enable_icc".to_string(),
+                "true".to_string(),
+            );
             let req = NetworkCreateRequest {
                 name: name.clone(),
                 driver: Some("bridge".into()),
@@ -466,7 +480,10 @@ impl Sandbox {
     /// Removes a network (by name); missing is fine.
     pub async fn remove_network(&self, name: &str) {
         if let Err(e) = self.docker.remove_network(name).await
-            && !matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 404, .. })
+            && !matches!(
+                e,
+                bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }
+            )
         {
             tracing::warn!(network = %name, error = %e, "cannot remove the run network");
         }
