@@ -137,6 +137,7 @@ fn main() {
         reference: "bench/image:1".into(),
         id: "sha256:bench".into(),
         working_dir: "/".into(),
+        config: Default::default(),
     };
     let outcome = ContainerOutcome::default();
 
@@ -172,10 +173,8 @@ fn main() {
                 image: &image,
                 started_at: started.clone(),
                 finished_at: started,
-                network: "none",
-                timeout_s: 30,
-                pids_limit: 256,
-                memory_bytes: 1,
+                sandbox: &sandtrace::sandbox::SandboxConfig::new("i"),
+                layers: None,
                 outcome: &outcome,
                 capture: CaptureStats::default(),
             },

@@ -38,6 +38,11 @@ pub enum AnalyzeError {
     /// The network sinkhole could not be set up.
     #[error(transparent)]
     Sinkhole(#[from] crate::sinkhole::SinkholeError),
+    /// The probes saw nothing of the sample: a verdict would mean nothing.
+    #[error(
+        "the sample's first exec was never observed (no event matched the run's cgroup): the analysis is void"
+    )]
+    NothingObserved,
 }
 
 /// What to analyse and how.
@@ -57,6 +62,8 @@ pub struct AnalyzeOptions {
     pub db: Option<PathBuf>,
     /// Policy applied to the report before it is stored, with today's date (`YYYY-MM-DD`).
     pub policy: Option<(crate::report::policy::Policy, String)>,
+    /// Copy the files the run added or changed here (named by sha256, mode 0600).
+    pub keep_dropped: Option<PathBuf>,
 }
 
 /// What [`analyze`] reports while it works.
@@ -86,6 +93,7 @@ impl AnalyzeOptions {
             rules: None,
             db: None,
             policy: None,
+            keep_dropped: None,
         }
     }
 }
@@ -156,6 +164,7 @@ pub async fn analyze(
     let options = serde_json::json!({
         "network": cfg.network.as_str(), "timeout_s": cfg.timeout.as_secs(), "pids_limit": cfg.pids_limit,
         "memory_bytes": cfg.memory_bytes, "cmd": cfg.cmd, "rules": rules.rules().len(),
+        "profile": cfg.profile.as_str(),
     });
     store.begin_run(
         &run_id,
@@ -281,8 +290,26 @@ async fn detonate(
             }),
         }
     };
-    sandbox.remove(&container_id).await;
-    wait_cgroup_empty(cgroup).await;
+    // A stopped container keeps its layers: what the run left on disk is read before removal.
+    // An interrupted one is still running and is removed at once.
+    let mut layers = None;
+    let outcome = match outcome {
+        Ok(mut o) => {
+            wait_cgroup_empty(cgroup).await;
+            progress(&Progress::Stage("reading what the run left on disk"));
+            let (changes, fs) = sandbox
+                .file_changes(&container_id, opts.keep_dropped.as_deref())
+                .await;
+            o.changes = changes;
+            layers = fs;
+            Ok(o)
+        }
+        Err(e) => {
+            sandbox.remove(&container_id).await;
+            wait_cgroup_empty(cgroup).await;
+            Err(e)
+        }
+    };
     let finished_at = now_rfc3339();
     progress(&Progress::Stage("draining events"));
     // The sinkhole reports what is still open before the reader's last drain.
@@ -290,22 +317,52 @@ async fn detonate(
         let s = sink.finish();
         tracing::debug!(?s, "sinkhole finished");
     }
-    let (mut trace, stats) = capture.finish()?;
+    let finished = capture.finish();
     drop(sinkhole);
+    let report = finish_report(
+        finished,
+        outcome,
+        layers.as_ref(),
+        run_id,
+        image,
+        cfg,
+        started_at,
+        finished_at,
+    );
+    // The layers are gone with the container: every path above that uses them is done.
+    sandbox.remove(&container_id).await;
+    wait_cgroup_empty(cgroup).await;
+    report
+}
+
+/// The report of a run whose capture and container have ended.
+#[expect(clippy::too_many_arguments, reason = "the facts of one run, assembled once")]
+fn finish_report(
+    finished: Result<(RunTrace, capture::CaptureStats), CaptureError>,
+    outcome: Result<ContainerOutcome, AnalyzeError>,
+    layers: Option<&crate::sandbox::changes::LayerFs>,
+    run_id: &str,
+    image: &crate::sandbox::ImageInfo,
+    cfg: &SandboxConfig,
+    started_at: String,
+    finished_at: String,
+) -> Result<Report, AnalyzeError> {
+    let (mut trace, stats) = finished?;
     if let Some(w) = trace.take_writer() {
         w.finish()?;
     }
     let outcome = outcome?;
+    if !trace.entrypoint_seen() {
+        return Err(AnalyzeError::NothingObserved);
+    }
     Ok(Report::build(
         RunFacts {
             run_id,
             image,
             started_at,
             finished_at,
-            network: cfg.network.as_str(),
-            timeout_s: cfg.timeout.as_secs(),
-            pids_limit: cfg.pids_limit,
-            memory_bytes: cfg.memory_bytes,
+            sandbox: cfg,
+            layers,
             outcome: &outcome,
             capture: stats,
         },

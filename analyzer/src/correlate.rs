@@ -65,6 +65,12 @@ pub struct ProcessNode {
 }
 
 impl ProcessNode {
+    /// The command line the node is named by: its first own program's (what a process became
+    /// later, e.g. an entrypoint that ends in `exec gosu postgres`, is in [`ProcessNode::execs`]).
+    pub fn first_argv(&self) -> &[String] {
+        self.execs.first().map_or(&self.argv, |x| &x.argv)
+    }
+
     /// A node first seen at `ev` (its own event, or its parent's fork).
     fn started(
         ev: &Event,
@@ -97,6 +103,9 @@ impl ProcessNode {
 /// One exec of a process.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct ExecRecord {
+    /// Event number of the exec.
+    #[serde(default)]
+    pub seq: u64,
     /// Boot-time ns.
     pub ts_ns: u64,
     /// File executed.
@@ -129,6 +138,10 @@ pub struct NetworkActivity {
     pub count: u64,
     /// Attempts that failed, with the last error.
     pub failures: u64,
+    /// Non-blocking connects that were under way when the call returned (`EINPROGRESS`): not
+    /// failures.
+    #[serde(default)]
+    pub in_progress: u64,
     /// Last error name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
@@ -164,6 +177,42 @@ pub struct RunTrace {
     summary_omitted: u64,
     writer: Option<crate::store::EventWriter>,
     graph: RunGraph,
+    refused: Refusals,
+}
+
+/// `EPERM`, `EACCES`: what a refused privileged call returns.
+const REFUSED_ERRNOS: [i64; 2] = [-1, -13];
+
+/// Privileged actions whose refusal means the sandbox kept the sample from doing something (by
+/// system call name in reports). The first four are what images need to start (ownership,
+/// modes, dropping to a service user): their refusal means the run did not show what the image does.
+pub const NEEDED_KINDS: [EventKind; 4] = [
+    EventKind::Chown,
+    EventKind::Chmod,
+    EventKind::SetId,
+    EventKind::Capset,
+];
+const CONTAINED_KINDS: [EventKind; 11] = [
+    EventKind::Mount,
+    EventKind::Umount,
+    EventKind::Unshare,
+    EventKind::Setns,
+    EventKind::PivotRoot,
+    EventKind::KernelModule,
+    EventKind::Bpf,
+    EventKind::Ptrace,
+    EventKind::ProcessVm,
+    EventKind::Keyctl,
+    EventKind::Prctl,
+];
+
+/// What the sandbox refused the sample, by system call.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Refusals {
+    /// Refused calls needed to start (chown, chmod, set*id, capset), by system call name.
+    pub needed: BTreeMap<String, u64>,
+    /// Refused calls the sandbox is there to stop (mount, unshare, module loading, ...), by name.
+    pub contained: BTreeMap<String, u64>,
 }
 
 /// The process table seen by the detector (live nodes first, then the latest exited one).
@@ -255,6 +304,7 @@ impl RunTrace {
             dns_client: None,
             writer: None,
             graph: RunGraph::default(),
+            refused: Refusals::default(),
         }
     }
 
@@ -282,6 +332,10 @@ impl RunTrace {
     pub fn files(&self) -> impl Iterator<Item = &FileActivity> {
         self.files.values()
     }
+    /// File activity on one path.
+    pub fn file(&self, path: &str) -> Option<&FileActivity> {
+        self.files.get(path)
+    }
     /// Network activity by operation and address.
     pub fn network(&self) -> impl Iterator<Item = &NetworkActivity> {
         self.network.values()
@@ -293,6 +347,16 @@ impl RunTrace {
     /// Events of the container runtime (runc setting the container up) before the entrypoint's exec.
     pub fn runtime_events(&self) -> u64 {
         self.runtime_events
+    }
+
+    /// The entrypoint's exec was seen (the run's events are the sample's from there on).
+    pub fn entrypoint_seen(&self) -> bool {
+        self.started
+    }
+
+    /// Privileged calls of the sample that were refused (EPERM/EACCES), by kind of need.
+    pub fn refusals(&self) -> &Refusals {
+        &self.refused
     }
 
     fn node(&mut self, ev: &Event, first_seen: &str) -> usize {
@@ -397,6 +461,7 @@ impl RunTrace {
                 p.comm.clone_from(&ev.comm);
                 p.uid = ev.uid;
                 p.execs.push(ExecRecord {
+                    seq: ev.seq,
                     ts_ns: ev.ts_ns,
                     filename: filename.clone(),
                     argv: argv.clone(),
@@ -448,6 +513,18 @@ impl RunTrace {
                         self.resolve(i, &path2, fd)
                     });
                 }
+                if REFUSED_ERRNOS.contains(&sys.ret) {
+                    let class = if NEEDED_KINDS.contains(&ev.kind) {
+                        Some(&mut self.refused.needed)
+                    } else if CONTAINED_KINDS.contains(&ev.kind) {
+                        Some(&mut self.refused.contained)
+                    } else {
+                        None
+                    };
+                    if let Some(map) = class {
+                        *map.entry(sys.syscall.clone()).or_default() += 1;
+                    }
+                }
                 if ev.kind == EventKind::Chdir && sys.ret == 0 {
                     // Only an absolute result is a known directory (a relative chdir from an
                     // unknown directory leaves it unknown).
@@ -460,7 +537,7 @@ impl RunTrace {
 
     fn aggregate(&mut self, ev: &Event, proc_idx: usize) {
         let EventData::Syscall(sys) = &ev.data else { return };
-        let failed = sys.ret < 0;
+        let failed = sys.failed();
         let file_op = match ev.kind {
             EventKind::Open => {
                 // O_WRONLY | O_RDWR | O_CREAT | O_TRUNC
@@ -596,6 +673,9 @@ impl RunTrace {
                 ..Default::default()
             });
             entry.count += 1;
+            if sys.in_progress() {
+                entry.in_progress += 1;
+            }
             if failed {
                 entry.failures += 1;
                 entry.last_error.clone_from(&sys.error);

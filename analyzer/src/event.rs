@@ -152,6 +152,22 @@ pub struct SyscallData {
     pub args: [u64; 6],
 }
 
+/// `EINPROGRESS`: a non-blocking connect that goes on in the background.
+const EINPROGRESS: i64 = 115;
+
+impl SyscallData {
+    /// A non-blocking connect that was started and completes in the background: not a failure
+    /// (its outcome is not a return value; the sinkhole's payload or later traffic shows it).
+    pub fn in_progress(&self) -> bool {
+        self.ret == -EINPROGRESS && self.syscall == "connect"
+    }
+
+    /// The call failed (a connect still in progress has not).
+    pub fn failed(&self) -> bool {
+        self.ret < 0 && !self.in_progress()
+    }
+}
+
 /// socket(2) arguments.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SocketSpec {

@@ -12,7 +12,7 @@ use sandtrace::{
     analyze::{AnalyzeOptions, analyze},
     detect::RuleSet,
     report::{Format, Report, Severity, policy::Policy},
-    sandbox::{NetworkMode, Sandbox},
+    sandbox::{NetworkMode, Sandbox, SandboxProfile},
     store::{
         Store,
         query::{Question, RunFilter},
@@ -139,6 +139,9 @@ struct QueryArgs {
     /// Runs of this image (glob on the reference, or the image id).
     #[arg(long)]
     image: Option<String>,
+    /// Runs that left a file with this sha256 on disk (8+ hex digits: a prefix).
+    #[arg(long)]
+    sha256: Option<String>,
     /// Any read-only SQL (writes are refused).
     #[arg(long)]
     sql: Option<String>,
@@ -203,6 +206,45 @@ struct AnalyzeArgs {
     /// No progress lines on stderr.
     #[arg(long, short)]
     quiet: bool,
+    /// Sandbox profile: `default` gives the image what `docker run IMAGE` gives it (Docker's default
+    /// capabilities, setuid working); `strict` drops every capability and sets no-new-privileges.
+    #[arg(long, value_enum, default_value = "default")]
+    sandbox: SandboxProfile,
+    /// Set an environment variable in the sample (`K=V`, or `K` to take it from here); repeatable.
+    #[arg(long, short = 'e', value_name = "K=V")]
+    env: Vec<String>,
+    /// Read environment variables from a file (`K=V` lines; `#` comments); repeatable.
+    #[arg(long, value_name = "FILE")]
+    env_file: Vec<PathBuf>,
+    /// Run as this user (`name`, `uid` or `uid:gid`) instead of the image's USER.
+    #[arg(long, short = 'u')]
+    user: Option<String>,
+    /// Entrypoint instead of the image's (a command line split on spaces; "" clears it).
+    #[arg(long)]
+    entrypoint: Option<String>,
+    /// Working directory instead of the image's.
+    #[arg(long, short = 'w', value_name = "DIR")]
+    workdir: Option<String>,
+    /// Add a capability to the profile's set; repeatable. Ones that would open the host or the
+    /// kernel (SYS_ADMIN, SYS_MODULE, SYS_PTRACE, NET_ADMIN, BPF, ...) are refused.
+    #[arg(long, value_name = "CAP")]
+    cap_add: Vec<String>,
+    /// Drop a capability; repeatable.
+    #[arg(long, value_name = "CAP")]
+    cap_drop: Vec<String>,
+    /// Mount the image's root file system read-only.
+    #[arg(long)]
+    read_only: bool,
+    /// Mount a tmpfs at PATH (`/run` or `/run:rw,size=16m`); repeatable.
+    #[arg(long, value_name = "PATH[:OPTS]")]
+    tmpfs: Vec<String>,
+    /// Copy every file the run added or changed into DIR (named by sha256, mode 0600).
+    #[arg(long, value_name = "DIR")]
+    keep_dropped: Option<PathBuf>,
+    /// Exit 2 when the observation is incomplete (the sample died early, was refused actions it
+    /// needed, or events were lost), with the reason on one line.
+    #[arg(long)]
+    fail_on_incomplete: bool,
     /// Command run instead of the image's CMD (after `--`).
     #[arg(last = true, value_name = "CMD")]
     cmd: Vec<String>,
@@ -451,6 +493,28 @@ async fn run_analyze(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<E
     if !args.cmd.is_empty() {
         opts.sandbox.cmd = Some(args.cmd.clone());
     }
+    opts.sandbox.profile = args.sandbox;
+    opts.sandbox.env = environment(&args.env, &args.env_file)?;
+    opts.sandbox.user.clone_from(&args.user);
+    opts.sandbox.entrypoint = args
+        .entrypoint
+        .as_ref()
+        .map(|e| e.split_whitespace().map(str::to_string).collect());
+    opts.sandbox.workdir.clone_from(&args.workdir);
+    opts.sandbox.cap_add = capabilities(&args.cap_add, true)?;
+    opts.sandbox.cap_drop = capabilities(&args.cap_drop, false)?;
+    opts.sandbox.read_only = args.read_only;
+    for t in &args.tmpfs {
+        anyhow::ensure!(
+            t.starts_with('/') && !t.contains(['\n', '\0']),
+            "--tmpfs {t}: give an absolute path inside the container, optionally :options"
+        );
+    }
+    opts.sandbox.tmpfs.clone_from(&args.tmpfs);
+    if let Some(dir) = &args.keep_dropped {
+        anyhow::ensure!(dir.is_dir(), "--keep-dropped {}: not a directory", dir.display());
+    }
+    opts.keep_dropped.clone_from(&args.keep_dropped);
     let rules = Arc::new(load_rules(args.rules.as_deref())?);
     opts.rules = Some(Arc::clone(&rules));
     opts.policy = policy.map(|p| (p, today()));
@@ -485,12 +549,18 @@ async fn run_analyze(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<E
     let color = args.output.is_none() && std::io::stdout().is_terminal();
     let rendered = sandtrace::report::render(&report, args.format, Some(&rules), color)?;
     emit(args.output.as_deref(), &rendered)?;
-    let code = gate(&report, args.fail_on, args.max_lost);
+    let mut code = gate(&report, args.fail_on, args.max_lost);
     if code == Gate::Incomplete {
         eprintln!(
             "sandtrace: error: {} events were lost (more than --max-lost {}): the trace is incomplete, so the run cannot pass",
             report.stats.dropped, args.max_lost
         );
+    } else if args.fail_on_incomplete && !report.observation.complete {
+        eprintln!(
+            "sandtrace: error: incomplete observation: {}",
+            report.observation.reasons.join("; ")
+        );
+        code = Gate::Incomplete;
     }
     Ok(ExitCode::from(code as u8))
 }
@@ -514,6 +584,79 @@ fn gate(report: &Report, fail_on: Severity, max_lost: u64) -> Gate {
     } else {
         Gate::Pass
     }
+}
+
+/// `--env` and `--env-file` as `K=V` (a bare `K` takes the value from this environment, as
+/// `docker run -e K` does).
+fn environment(env: &[String], files: &[PathBuf]) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut add = |item: &str, origin: &str| -> anyhow::Result<()> {
+        let (k, v) = match item.split_once('=') {
+            Some((k, v)) => (k, Some(v.to_string())),
+            None => (item, std::env::var(item).ok()),
+        };
+        anyhow::ensure!(
+            !k.is_empty() && !k.contains(['\0', ' ']) && !item.contains('\0'),
+            "{origin}: {item:?} is not K=V"
+        );
+        if let Some(v) = v {
+            out.push(format!("{k}={v}"));
+        }
+        Ok(())
+    };
+    for e in env {
+        add(e, "--env")?;
+    }
+    for f in files {
+        let text = std::fs::read_to_string(f).with_context(|| format!("--env-file {}", f.display()))?;
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            add(line, &format!("--env-file {}:{}", f.display(), n + 1))?;
+        }
+    }
+    Ok(out)
+}
+
+/// Capabilities that would let the sample reach the host or the kernel past the sandbox: never added.
+const HOST_CAPABILITIES: &[&str] = &[
+    "ALL",
+    "SYS_ADMIN",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_PTRACE",
+    "SYS_BOOT",
+    "SYS_TIME",
+    "DAC_READ_SEARCH",
+    "NET_ADMIN",
+    "BPF",
+    "PERFMON",
+    "MAC_ADMIN",
+    "MAC_OVERRIDE",
+    "SYSLOG",
+];
+
+/// Normalises `--cap-add/--cap-drop` names (`net_bind_service` → `NET_BIND_SERVICE`); added ones that
+/// would open the host are refused.
+fn capabilities(caps: &[String], adding: bool) -> anyhow::Result<Vec<String>> {
+    caps.iter()
+        .map(|c| {
+            let name = c.trim().to_ascii_uppercase();
+            let name = name.strip_prefix("CAP_").unwrap_or(&name).to_string();
+            anyhow::ensure!(
+                !name.is_empty() && name.chars().all(|ch| ch.is_ascii_uppercase() || ch == '_'),
+                "--cap-{}: {c:?} is not a capability name",
+                if adding { "add" } else { "drop" }
+            );
+            anyhow::ensure!(
+                !adding || !HOST_CAPABILITIES.contains(&name.as_str()),
+                "--cap-add {name}: refused, it would let the sample reach the host or the kernel past the sandbox"
+            );
+            Ok(name)
+        })
+        .collect()
 }
 
 /// Today's date (UTC), for policy expiry.
@@ -608,8 +751,16 @@ fn run_query(q: QueryArgs, db: Option<&std::path::Path>) -> anyhow::Result<ExitC
         Question::Exe(x)
     } else if let Some(i) = q.image {
         Question::Image(i)
+    } else if let Some(h) = q.sha256 {
+        anyhow::ensure!(
+            h.len() >= 8 && h.chars().all(|c| c.is_ascii_hexdigit()),
+            "--sha256 {h:?}: give at least 8 hex digits"
+        );
+        Question::Sha256(h)
     } else {
-        anyhow::bail!("give one question: --technique, --ioc, --domain, --path, --exe, --image or --sql");
+        anyhow::bail!(
+            "give one question: --technique, --ioc, --domain, --path, --exe, --image, --sha256 or --sql"
+        );
     };
     let hits = store.ask(&question)?;
     if q.json {
@@ -714,6 +865,7 @@ mod tests {
                     expires: None,
                 }),
                 rule_severity: None,
+                target: None,
             })
             .collect();
         r

@@ -297,11 +297,13 @@ fn exec_chain_within_one_pid_is_one_node() {
         p.execs,
         [
             ExecRecord {
+                seq: p.execs[0].seq,
                 ts_ns: first_ts,
                 filename: "/bin/sh".into(),
                 argv: vec!["sh".into(), "-c".into(), "exec python3 x.py".into()],
             },
             ExecRecord {
+                seq: p.execs[1].seq,
                 ts_ns: second_ts,
                 filename: "/usr/bin/python3".into(),
                 argv: vec!["python3".into(), "x.py".into()],

@@ -6,6 +6,7 @@
 //! (`capture: path` ... `same: path`). A rule may require an earlier detection in the lineage
 //! (`prior: [rule-id]`): detections chain.
 
+pub mod drift;
 pub mod fixture;
 pub mod rule;
 
@@ -401,6 +402,13 @@ impl Detector {
             evidence,
             allowed: None,
             rule_severity: None,
+            target: rule
+                .regular_file_only
+                .then(|| match &f.ev.data {
+                    EventData::Syscall(s) => s.path.clone(),
+                    _ => None,
+                })
+                .flatten(),
         });
     }
 
@@ -502,7 +510,7 @@ impl Detector {
         }
         if let Some(ok) = c.ret {
             let Some(s) = sys else { return false };
-            if (s.ret >= 0) != ok {
+            if s.failed() == ok {
                 return false;
             }
         }

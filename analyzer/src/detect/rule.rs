@@ -203,6 +203,10 @@ pub struct RuleSpec {
     /// Message template: `{exe}`, `{argv}`, `{path}`, `{path2}`, `{name}`, `{addr}`, `{comm}`, `{payload}`.
     #[serde(default)]
     pub message: Option<String>,
+    /// `regular_file`: the match only means what the rule says when its path is a regular file in
+    /// the container's final file system (checked after the run; a directory makes it `info`).
+    #[serde(default)]
+    pub target: Option<String>,
     /// Fixtures.
     #[serde(default)]
     pub tests: Vec<TestSpec>,
@@ -292,6 +296,8 @@ pub struct Rule {
     pub exceptions: Vec<Condition>,
     /// Message template.
     pub message: Option<String>,
+    /// Only meaningful on a regular file (see [`RuleSpec::target`]).
+    pub regular_file_only: bool,
     /// Fixtures.
     pub tests: Vec<TestSpec>,
 }
@@ -437,6 +443,11 @@ impl Rule {
                 return Err(format!("tests: {}: expect must be match or no_match", t.name));
             }
         }
+        let regular_file_only = match spec.target.as_deref() {
+            None => false,
+            Some("regular_file") => true,
+            Some(o) => return Err(format!("target: {o} (regular_file)")),
+        };
         let body = match (spec.condition, spec.sequence) {
             (Some(c), None) => {
                 Body::Single(Box::new(Condition::compile(c).map_err(|e| format!("match.{e}"))?))
@@ -489,6 +500,7 @@ impl Rule {
             body,
             exceptions,
             message: spec.message,
+            regular_file_only,
             tests: spec.tests,
         })
     }

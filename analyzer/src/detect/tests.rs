@@ -230,6 +230,7 @@ fn the_kill_chain_orders_by_tactic_then_time_with_lineage() {
         reference: "i".into(),
         id: "x".into(),
         working_dir: "/".into(),
+        config: Default::default(),
     };
     let outcome = crate::sandbox::ContainerOutcome::default();
     let report = crate::report::Report::build(
@@ -238,10 +239,8 @@ fn the_kill_chain_orders_by_tactic_then_time_with_lineage() {
             image: &image,
             started_at: String::new(),
             finished_at: String::new(),
-            network: "none",
-            timeout_s: 1,
-            pids_limit: 1,
-            memory_bytes: 1,
+            sandbox: &crate::sandbox::SandboxConfig::new("i"),
+            layers: None,
             outcome: &outcome,
             capture: crate::capture::CaptureStats::default(),
         },

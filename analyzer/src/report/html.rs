@@ -212,12 +212,7 @@ fn clip_tail(s: &str, n: usize) -> Cow<'_, str> {
 }
 
 fn sev_name(s: Severity) -> &'static str {
-    match s {
-        Severity::Low => "low",
-        Severity::Medium => "medium",
-        Severity::High => "high",
-        Severity::Critical => "critical",
-    }
+    s.as_str()
 }
 
 fn edge_name(k: EdgeKind) -> &'static str {
@@ -518,6 +513,53 @@ fn header(o: &mut String, cx: &Ctx<'_>) {
 what is missing from this report may still have happened.</div>",
             c.ringbuf_drops, c.pending_drops, c.undecodable
         );
+    }
+    if !r.observation.complete {
+        let _ = write!(
+            o,
+            "<div class=\"alert\" id=\"incomplete-observation\"><b>Incomplete observation:</b> {}. \
+The verdict covers only what ran.</div>",
+            Esc(&r.observation.reasons.join("; "))
+        );
+    }
+    if r.observation.refused_total > 0 {
+        let mut all = r.observation.refused.needed.clone();
+        for (k, v) in &r.observation.refused.contained {
+            *all.entry(k.clone()).or_default() += v;
+        }
+        let _ = write!(
+            o,
+            "<div class=\"alert amber\" id=\"refused\">The sandbox refused {} actions: <code>{}</code></div>",
+            r.observation.refused_total,
+            Esc(&super::counts_text(&all))
+        );
+    }
+    let new_files: Vec<_> = r
+        .dropped_files
+        .files
+        .iter()
+        .filter(|f| f.is_new_content())
+        .collect();
+    if !new_files.is_empty() {
+        let _ = write!(
+            o,
+            "<details class=\"alert amber\" id=\"dropped-files\"><summary>{} files added or changed on disk</summary><table>\
+<tr><th>change</th><th>path</th><th>type</th><th>size</th><th>mode</th><th>sha256</th></tr>",
+            new_files.len()
+        );
+        for f in new_files.iter().take(500) {
+            let _ = write!(
+                o,
+                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{:04o}</td><td><code>{}</code></td></tr>",
+                Esc(&f.change),
+                Esc(&f.path),
+                Esc(f.content.as_deref().unwrap_or("-")),
+                f.size.unwrap_or(0),
+                f.mode.unwrap_or(0),
+                Esc(f.sha256.as_deref().unwrap_or("-"))
+            );
+        }
+        o.push_str("</table></details>");
     }
     if !r.stats.capture.probes_missing.is_empty() {
         let _ = write!(
@@ -2225,6 +2267,7 @@ mod tests {
                 evidence: vec![1, 2, 3],
                 allowed: None,
                 rule_severity: None,
+                target: None,
             });
         }
         r.techniques = crate::report::techniques(&r.detections);

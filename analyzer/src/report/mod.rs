@@ -13,9 +13,12 @@ use serde::{Deserialize, Serialize};
 use crate::{
     capture::CaptureStats,
     correlate::graph::{GraphExport, NodeKind},
-    correlate::{FileActivity, NetworkActivity, ProcessNode, RunTrace},
+    correlate::{FileActivity, NetworkActivity, ProcessNode, Refusals, RunTrace},
     event::Event,
-    sandbox::{ContainerOutcome, ImageInfo},
+    sandbox::{
+        ContainerOutcome, ImageConfig, ImageInfo, SandboxConfig,
+        changes::{FileChanges, LayerFs},
+    },
 };
 
 /// Schema id of the JSON report.
@@ -27,6 +30,9 @@ pub const SCHEMA: &str = "sandtrace.report/v1";
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
+    /// Context: shown and stored, never counted in the verdict, the score or `--fail-on`.
+    #[value(skip)]
+    Info,
     /// Worth a look.
     Low,
     /// Suspicious.
@@ -35,6 +41,24 @@ pub enum Severity {
     High,
     /// Malicious.
     Critical,
+}
+
+impl Severity {
+    /// Lower-case name, as in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// Counts for the verdict, the score and `--fail-on` (everything but `info`).
+    pub fn counts(self) -> bool {
+        self > Severity::Info
+    }
 }
 
 /// The image analysed.
@@ -69,6 +93,153 @@ pub struct SandboxSection {
     pub stderr: String,
     /// Output was cut at the bound.
     pub output_truncated: bool,
+    /// Capability profile: `default` (what `docker run` gives) or `strict`.
+    #[serde(default)]
+    pub profile: String,
+    /// How long the sample ran, in milliseconds (container start to exit or kill).
+    #[serde(default)]
+    pub ran_ms: u64,
+    /// The image's own run configuration (user, env, entrypoint, cmd, ...).
+    #[serde(default)]
+    pub image_config: ImageConfig,
+    /// What the user changed for this run.
+    #[serde(default)]
+    pub overrides: SandboxOverrides,
+}
+
+/// Options given for the run on top of the image's configuration. Environment values are not
+/// kept (they are often secrets): only their names.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SandboxOverrides {
+    /// Names of the variables set with `--env` / `--env-file`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env_names: Vec<String>,
+    /// `--user`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// `--entrypoint`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<Vec<String>>,
+    /// Command after `--`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cmd: Option<Vec<String>>,
+    /// `--workdir`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workdir: Option<String>,
+    /// `--cap-add`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cap_add: Vec<String>,
+    /// `--cap-drop`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cap_drop: Vec<String>,
+    /// `--read-only`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
+    /// `--tmpfs`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tmpfs: Vec<String>,
+}
+
+impl SandboxOverrides {
+    fn of(cfg: &SandboxConfig) -> SandboxOverrides {
+        SandboxOverrides {
+            env_names: cfg
+                .env
+                .iter()
+                .map(|kv| kv.split_once('=').map_or(kv.as_str(), |(k, _)| k).to_string())
+                .collect(),
+            user: cfg.user.clone(),
+            entrypoint: cfg.entrypoint.clone(),
+            cmd: cfg.cmd.clone(),
+            workdir: cfg.workdir.clone(),
+            cap_add: cfg.cap_add.clone(),
+            cap_drop: cfg.cap_drop.clone(),
+            read_only: cfg.read_only,
+            tmpfs: cfg.tmpfs.clone(),
+        }
+    }
+}
+
+/// Whether the run showed what the image does. A run is incomplete when the sample exited with an
+/// error in its first seconds, was refused actions it needed to start, was killed at the memory
+/// limit, lost events, or was never seen starting: "clean" must never mean "never really ran".
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Observation {
+    /// Nothing kept the run from showing what the image does.
+    pub complete: bool,
+    /// Why not, one sentence each.
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    /// Privileged actions the sandbox refused (EPERM/EACCES), by system call.
+    #[serde(default)]
+    pub refused: Refusals,
+    /// All refused actions.
+    #[serde(default)]
+    pub refused_total: u64,
+}
+
+impl Default for Observation {
+    fn default() -> Observation {
+        Observation {
+            complete: true,
+            reasons: Vec::new(),
+            refused: Refusals::default(),
+            refused_total: 0,
+        }
+    }
+}
+
+/// A sample that exits with an error sooner than this did not really run.
+pub const EARLY_EXIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl Observation {
+    fn judge(facts: &RunFacts<'_>, trace: &RunTrace) -> Observation {
+        let refused = trace.refusals().clone();
+        let needed: u64 = refused.needed.values().sum();
+        let refused_total = needed + refused.contained.values().sum::<u64>();
+        let mut reasons = Vec::new();
+        if !trace.entrypoint_seen() {
+            reasons.push("the entrypoint's first exec was never observed".to_string());
+        }
+        if needed > 0 {
+            reasons.push(format!(
+                "the sandbox refused {needed} action{} the image needed: {}",
+                if needed == 1 { "" } else { "s" },
+                counts_text(&refused.needed)
+            ));
+        }
+        let o = facts.outcome;
+        if !o.timed_out && o.exit_code != 0 && o.ran < EARLY_EXIT {
+            reasons.push(format!(
+                "the sample exited with code {} after {:.1} s",
+                o.exit_code,
+                o.ran.as_secs_f64()
+            ));
+        }
+        if o.oom_killed {
+            reasons.push("the sample was killed at the memory limit".to_string());
+        }
+        let lost = facts.capture.lost();
+        if lost > 0 {
+            reasons.push(format!("{lost} events were lost"));
+        }
+        Observation {
+            complete: reasons.is_empty(),
+            reasons,
+            refused,
+            refused_total,
+        }
+    }
+}
+
+/// `chown ×12, setuid ×2`, largest first.
+pub fn counts_text(counts: &BTreeMap<String, u64>) -> String {
+    let mut v: Vec<(&String, &u64)> = counts.iter().collect();
+    v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    v.iter()
+        .map(|(k, n)| format!("{k} ×{n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A technique found in the run.
@@ -116,6 +287,10 @@ pub struct Detection {
     /// The rule's own severity, when a policy changed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule_severity: Option<Severity>,
+    /// The path a rule that is only meaningful on regular files matched (checked after the run
+    /// against the container's final file system).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
 }
 
 /// Counters.
@@ -185,6 +360,12 @@ pub struct Report {
     /// What a policy file (`--policy`) did, when one was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<policy::PolicySummary>,
+    /// Whether the run showed what the image does (see [`Observation`]).
+    #[serde(default)]
+    pub observation: Observation,
+    /// What the run added, changed or deleted on disk (bounded; see `FileChanges`).
+    #[serde(default)]
+    pub dropped_files: FileChanges,
 }
 
 /// One step of the kill chain.
@@ -221,14 +402,10 @@ pub struct RunFacts<'a> {
     pub started_at: String,
     /// RFC 3339 end.
     pub finished_at: String,
-    /// Network mode name.
-    pub network: &'a str,
-    /// Time limit.
-    pub timeout_s: u64,
-    /// Task limit.
-    pub pids_limit: i64,
-    /// Memory limit.
-    pub memory_bytes: i64,
+    /// Sandbox settings.
+    pub sandbox: &'a SandboxConfig,
+    /// The container's layers, to look paths up in after the run.
+    pub layers: Option<&'a LayerFs>,
     /// Container outcome.
     pub outcome: &'a ContainerOutcome,
     /// Capture counters.
@@ -238,7 +415,10 @@ pub struct RunFacts<'a> {
 impl Report {
     /// Assembles the report of a finished run.
     pub fn build(facts: RunFacts<'_>, trace: &RunTrace) -> Report {
-        let detections: Vec<Detection> = trace.detections().to_vec();
+        let mut detections: Vec<Detection> = trace.detections().to_vec();
+        detections.extend(crate::detect::drift::drift(trace, &facts.outcome.changes));
+        crate::detect::drift::refine(&mut detections, facts.layers);
+        let observation = Observation::judge(&facts, trace);
         let (verdict, score) = verdict(&detections);
         let techniques = techniques(&detections);
         let graph = trace.graph().export();
@@ -253,16 +433,20 @@ impl Report {
             started_at: facts.started_at,
             finished_at: facts.finished_at,
             sandbox: SandboxSection {
-                network: facts.network.to_string(),
-                timeout_s: facts.timeout_s,
+                network: facts.sandbox.network.as_str().to_string(),
+                timeout_s: facts.sandbox.timeout.as_secs(),
                 exit_code: facts.outcome.exit_code,
                 timed_out: facts.outcome.timed_out,
                 oom_killed: facts.outcome.oom_killed,
-                pids_limit: facts.pids_limit,
-                memory_bytes: facts.memory_bytes,
+                pids_limit: facts.sandbox.pids_limit,
+                memory_bytes: facts.sandbox.memory_bytes,
                 stdout: facts.outcome.stdout.clone(),
                 stderr: facts.outcome.stderr.clone(),
                 output_truncated: facts.outcome.output_truncated,
+                profile: facts.sandbox.profile.as_str().to_string(),
+                ran_ms: u64::try_from(facts.outcome.ran.as_millis()).unwrap_or(u64::MAX),
+                image_config: facts.image.config.clone(),
+                overrides: SandboxOverrides::of(facts.sandbox),
             },
             verdict: verdict.to_string(),
             score,
@@ -287,6 +471,8 @@ impl Report {
             kill_chain,
             graph,
             policy: None,
+            observation,
+            dropped_files: facts.outcome.changes.clone(),
         }
     }
 
@@ -312,6 +498,10 @@ impl Report {
                 stdout: String::new(),
                 stderr: String::new(),
                 output_truncated: false,
+                profile: "default".into(),
+                ran_ms: 0,
+                image_config: ImageConfig::default(),
+                overrides: SandboxOverrides::default(),
             },
             verdict: "clean".into(),
             score: 0,
@@ -326,6 +516,8 @@ impl Report {
             kill_chain: vec![],
             graph: GraphExport::default(),
             policy: None,
+            observation: Observation::default(),
+            dropped_files: FileChanges::default(),
         }
     }
 
@@ -338,7 +530,7 @@ impl Report {
     pub fn gate_severity(&self) -> Option<Severity> {
         self.detections
             .iter()
-            .filter(|d| d.allowed.is_none())
+            .filter(|d| d.allowed.is_none() && d.severity.counts())
             .map(|d| d.severity)
             .max()
     }
@@ -490,18 +682,25 @@ pub fn techniques(detections: &[Detection]) -> Vec<TechniqueEntry> {
 
 /// Verdict and score from detections: the score is the highest severity's weight (low 20, medium 45,
 /// high 75, critical 95) plus 1 per further detection, capped at 100; malicious from high up,
-/// suspicious for low and medium, clean without detections.
+/// suspicious for low and medium, clean without detections. `info` detections are context and
+/// count for none of it.
 pub fn verdict(detections: &[Detection]) -> (&'static str, u32) {
-    let Some(max) = detections.iter().map(|d| d.severity).max() else {
+    let counted: Vec<Severity> = detections
+        .iter()
+        .map(|d| d.severity)
+        .filter(|s| s.counts())
+        .collect();
+    let Some(max) = counted.iter().copied().max() else {
         return ("clean", 0);
     };
     let base = match max {
+        Severity::Info => 0,
         Severity::Low => 20,
         Severity::Medium => 45,
         Severity::High => 75,
         Severity::Critical => 95,
     };
-    let score = (base + detections.len() as u32 - 1).min(100);
+    let score = (base + counted.len() as u32 - 1).min(100);
     let verdict = if max >= Severity::High {
         "malicious"
     } else {
@@ -528,6 +727,7 @@ pub(crate) mod tests {
             evidence: vec![],
             allowed: None,
             rule_severity: None,
+            target: None,
         }
     }
 

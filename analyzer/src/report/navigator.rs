@@ -10,6 +10,7 @@ use super::{Report, Severity};
 /// Navigator score of a severity.
 fn score(s: Severity) -> u32 {
     match s {
+        Severity::Info => 10,
         Severity::Low => 25,
         Severity::Medium => 50,
         Severity::High => 75,

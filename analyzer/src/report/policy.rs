@@ -343,6 +343,7 @@ mod tests {
             evidence: vec![1],
             allowed: None,
             rule_severity: None,
+            target: None,
         }
     }
 

@@ -12,7 +12,7 @@ use crate::detect::RuleSet;
 /// SARIF level of a severity.
 pub fn level(s: Severity) -> &'static str {
     match s {
-        Severity::Low => "note",
+        Severity::Info | Severity::Low => "note",
         Severity::Medium => "warning",
         Severity::High | Severity::Critical => "error",
     }
@@ -21,6 +21,7 @@ pub fn level(s: Severity) -> &'static str {
 /// GitHub's `security-severity` (0.0-10.0; >= 9 critical, >= 7 high, >= 4 medium).
 fn security_severity(s: Severity) -> &'static str {
     match s {
+        Severity::Info => "0.0",
         Severity::Low => "3.0",
         Severity::Medium => "5.5",
         Severity::High => "8.0",
@@ -29,12 +30,7 @@ fn security_severity(s: Severity) -> &'static str {
 }
 
 fn severity_name(s: Severity) -> &'static str {
-    match s {
-        Severity::Low => "low",
-        Severity::Medium => "medium",
-        Severity::High => "high",
-        Severity::Critical => "critical",
-    }
+    s.as_str()
 }
 
 /// The image reference as a relative URI reference (anything outside a safe set percent-encoded).
@@ -174,6 +170,10 @@ pub fn render(r: &Report, rules: Option<&RuleSet>) -> Value {
         "events": r.stats.events,
         "events_lost": r.stats.dropped,
         "network": r.sandbox.network,
+        "profile": r.sandbox.profile,
+        "observation_complete": r.observation.complete,
+        "actions_refused": r.observation.refused_total,
+        "files_left": r.dropped_files.files.iter().filter(|f| f.is_new_content()).count(),
         "techniques": r.techniques.iter().map(|t| t.id.clone()).collect::<Vec<_>>(),
     });
     if let Some(p) = &r.policy
@@ -186,6 +186,16 @@ pub fn render(r: &Report, rules: Option<&RuleSet>) -> Value {
         notifications.push(json!({
             "level": "warning",
             "message": {"text": format!("{} events were lost: the trace is incomplete", r.stats.dropped)},
+        }));
+    }
+    if !r.observation.complete {
+        notifications.push(json!({
+            "level": "warning",
+            "descriptor": {"id": "incomplete-observation"},
+            "message": {"text": format!(
+                "incomplete observation: {}; the verdict covers only what ran",
+                r.observation.reasons.join("; ")
+            )},
         }));
     }
     if !r.stats.capture.probes_missing.is_empty() {

@@ -35,6 +35,7 @@ impl Style {
         let name = format!("{sev:?}").to_lowercase();
         let padded = format!("{name:<8}");
         match sev {
+            Severity::Info => self.paint("2", &padded),
             Severity::Low => self.paint("36", &padded),
             Severity::Medium => self.paint("33", &padded),
             Severity::High => self.paint("31", &padded),
@@ -83,9 +84,43 @@ pub fn render_styled(r: &Report, color: bool) -> String {
     };
     let _ = writeln!(
         o,
-        "sandbox   network={} limit={}s  {ending}",
-        s.network, s.timeout_s
+        "sandbox   profile={} network={} limit={}s  ran {:.1} s, {ending}",
+        if s.profile.is_empty() {
+            "default"
+        } else {
+            &s.profile
+        },
+        s.network,
+        s.timeout_s,
+        s.ran_ms as f64 / 1000.0
     );
+    let obs = &r.observation;
+    if !obs.complete {
+        let _ = writeln!(
+            o,
+            "{}",
+            st.paint(
+                "1;33",
+                &format!(
+                    "INCOMPLETE  observation: {} (the verdict covers only what ran)",
+                    safe(&obs.reasons.join("; "))
+                )
+            )
+        );
+    }
+    if obs.refused_total > 0 {
+        let mut all = obs.refused.needed.clone();
+        for (k, v) in &obs.refused.contained {
+            *all.entry(k.clone()).or_default() += v;
+        }
+        let _ = writeln!(
+            o,
+            "refused   the sandbox refused {} action{}: {}",
+            obs.refused_total,
+            if obs.refused_total == 1 { "" } else { "s" },
+            super::counts_text(&all)
+        );
+    }
     let stats = &r.stats;
     let _ = writeln!(
         o,
@@ -208,14 +243,31 @@ pub fn render_styled(r: &Report, color: bool) -> String {
             (_, Some(sig)) => format!("signal {sig}"),
             _ => "running at end".to_string(),
         };
-        let cmd = if p.argv.is_empty() {
+        let mut cmd = if p.argv.is_empty() {
             format!("[{}]", p.comm)
         } else if p.execs.is_empty() && p.argv.first().is_none_or(|a0| !a0.ends_with(p.comm.as_str())) {
             // Forked without exec (e.g. a busybox applet run by the shell): its name is its comm.
             format!("[{}] forked from: {}", p.comm, clip(&p.argv.join(" "), 80))
         } else {
-            clip(&p.argv.join(" "), 100)
+            clip(&p.first_argv().join(" "), 100)
         };
+        if p.execs.len() > 1 {
+            let later: Vec<String> = p.execs[1..]
+                .iter()
+                .take(4)
+                .map(|x| clip(&x.argv.join(" "), 40))
+                .collect();
+            let more = p.execs.len().saturating_sub(5);
+            cmd.push_str(&st.dim(&format!(
+                "  then: {}{}",
+                later.join(" → "),
+                if more > 0 {
+                    format!(" (+{more})")
+                } else {
+                    String::new()
+                }
+            )));
+        }
         let _ = writeln!(
             o,
             "  {:indent$}{} {}  ({end})",
@@ -261,7 +313,48 @@ pub fn render_styled(r: &Report, color: bool) -> String {
                 .as_deref()
                 .map(|e| format!("  ({} failed: {e})", n.failures))
                 .unwrap_or_default();
-            let _ = writeln!(o, "  {:<8} {} x{}{err}", n.op, n.addr, n.count);
+            let pending = if n.in_progress > 0 {
+                format!("  ({} non-blocking, completed in the background)", n.in_progress)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(o, "  {:<8} {} x{}{err}{pending}", n.op, safe(&n.addr), n.count);
+        }
+    }
+    let dropped = &r.dropped_files;
+    let new_files: Vec<_> = dropped.files.iter().filter(|f| f.is_new_content()).collect();
+    if !dropped.files.is_empty() || dropped.error.is_some() {
+        let _ = writeln!(
+            o,
+            "\nLeft on disk ({} changes, {} added or changed files{})",
+            dropped.files.len() as u64 + dropped.omitted,
+            new_files.len(),
+            if dropped.omitted > 0 {
+                format!(", {} not listed", dropped.omitted)
+            } else {
+                String::new()
+            }
+        );
+        if let Some(e) = &dropped.error {
+            let _ = writeln!(
+                o,
+                "  {}",
+                st.paint("33", &format!("could not be read: {}", safe(e)))
+            );
+        }
+        for f in new_files.iter().take(MAX_FILES) {
+            let _ = writeln!(
+                o,
+                "  {:<7} {:<48} {:<7} {:>9} {:04o}  {}",
+                f.change,
+                clip(&f.path, 48),
+                f.content.as_deref().unwrap_or("-"),
+                f.size.map_or_else(|| "-".into(), |s| s.to_string()),
+                f.mode.unwrap_or(0),
+                f.sha256
+                    .as_deref()
+                    .map_or("(not hashed)", |h| &h[..h.len().min(16)])
+            );
         }
     }
     if !s.stdout.is_empty() || !s.stderr.is_empty() {

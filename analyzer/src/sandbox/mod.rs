@@ -4,6 +4,7 @@
 //! so [`Sandbox::gc`] can find and remove leftovers of crashed runs.
 
 pub mod cgroup;
+pub mod changes;
 pub mod runlock;
 
 use std::{collections::HashMap, path::Path, time::Duration};
@@ -103,6 +104,31 @@ fn host_routes() -> Vec<ipnet::Ipv4Net> {
         .collect()
 }
 
+/// How much of what `docker run IMAGE` gives an image the sandbox gives it. What protects the
+/// host is the same in both: no network or the sinkhole, no host mounts, Docker's default seccomp
+/// profile, pids/memory/CPU limits, the time limit and the run's cgroup.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum SandboxProfile {
+    /// What the image gets in production: Docker's default capability set, setuid binaries
+    /// working, the image's writable layer (so dropped files are kept for the report).
+    #[default]
+    Default,
+    /// Every capability dropped, no-new-privileges, /tmp a 64 MiB tmpfs. Images that start as
+    /// root and drop to a service user cannot start here; such runs are marked incomplete.
+    Strict,
+}
+
+impl SandboxProfile {
+    /// Name as used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SandboxProfile::Default => "default",
+            SandboxProfile::Strict => "strict",
+        }
+    }
+}
+
 /// Limits and options of one sandboxed run.
 #[derive(Clone, Debug)]
 pub struct SandboxConfig {
@@ -122,6 +148,24 @@ pub struct SandboxConfig {
     pub nano_cpus: i64,
     /// Bytes of stdout and of stderr kept.
     pub output_limit: usize,
+    /// Capability and privilege profile.
+    pub profile: SandboxProfile,
+    /// Environment added to the image's (`K=V`).
+    pub env: Vec<String>,
+    /// User (`name`, `uid`, `uid:gid`) instead of the image's.
+    pub user: Option<String>,
+    /// Entrypoint instead of the image's (an empty list clears it).
+    pub entrypoint: Option<Vec<String>>,
+    /// Working directory instead of the image's.
+    pub workdir: Option<String>,
+    /// Capabilities added to the profile's set.
+    pub cap_add: Vec<String>,
+    /// Capabilities dropped from the profile's set.
+    pub cap_drop: Vec<String>,
+    /// Root file system read-only.
+    pub read_only: bool,
+    /// Extra tmpfs mounts (`/path` or `/path:options`).
+    pub tmpfs: Vec<String>,
 }
 
 impl SandboxConfig {
@@ -136,6 +180,15 @@ impl SandboxConfig {
             memory_bytes: 512 << 20,
             nano_cpus: 1_000_000_000,
             output_limit: 64 << 10,
+            profile: SandboxProfile::Default,
+            env: Vec::new(),
+            user: None,
+            entrypoint: None,
+            workdir: None,
+            cap_add: Vec::new(),
+            cap_drop: Vec::new(),
+            read_only: false,
+            tmpfs: Vec::new(),
         }
     }
 }
@@ -149,6 +202,34 @@ pub struct ImageInfo {
     pub id: String,
     /// Working directory of the image (`/` when unset).
     pub working_dir: String,
+    /// The image's own run configuration.
+    pub config: ImageConfig,
+}
+
+/// What the image itself says about how it runs (honoured by the sandbox, shown in the report).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ImageConfig {
+    /// `USER` (empty: root).
+    #[serde(default)]
+    pub user: String,
+    /// `ENV`, as `K=V`.
+    #[serde(default)]
+    pub env: Vec<String>,
+    /// `ENTRYPOINT`.
+    #[serde(default)]
+    pub entrypoint: Vec<String>,
+    /// `CMD`.
+    #[serde(default)]
+    pub cmd: Vec<String>,
+    /// `WORKDIR`.
+    #[serde(default)]
+    pub working_dir: String,
+    /// `EXPOSE`d ports (`80/tcp`).
+    #[serde(default)]
+    pub exposed_ports: Vec<String>,
+    /// `HEALTHCHECK` test, when the image has one.
+    #[serde(default)]
+    pub healthcheck: Vec<String>,
 }
 
 /// How the container ended.
@@ -168,6 +249,12 @@ pub struct ContainerOutcome {
     pub stderr: String,
     /// Output beyond the bound was dropped.
     pub output_truncated: bool,
+    /// From start to exit (or kill).
+    #[serde(skip)]
+    pub ran: Duration,
+    /// What the run changed on disk.
+    #[serde(skip)]
+    pub changes: changes::FileChanges,
 }
 
 /// A connection to the Docker daemon.
@@ -229,15 +316,30 @@ impl Sandbox {
     /// Looks the image up in the local store.
     pub async fn inspect_image(&self, reference: &str) -> Result<ImageInfo, SandboxError> {
         match self.docker.inspect_image(reference).await {
-            Ok(img) => Ok(ImageInfo {
-                reference: reference.to_string(),
-                id: img.id.unwrap_or_default(),
-                working_dir: img
-                    .config
-                    .and_then(|c| c.working_dir)
-                    .filter(|w| !w.is_empty())
-                    .unwrap_or_else(|| "/".into()),
-            }),
+            Ok(img) => {
+                let c = img.config.unwrap_or_default();
+                let mut exposed_ports: Vec<String> = c.exposed_ports.unwrap_or_default();
+                exposed_ports.sort();
+                let config = ImageConfig {
+                    user: c.user.unwrap_or_default(),
+                    env: c.env.unwrap_or_default(),
+                    entrypoint: c.entrypoint.unwrap_or_default(),
+                    cmd: c.cmd.unwrap_or_default(),
+                    working_dir: c.working_dir.unwrap_or_default(),
+                    exposed_ports,
+                    healthcheck: c.healthcheck.and_then(|h| h.test).unwrap_or_default(),
+                };
+                Ok(ImageInfo {
+                    reference: reference.to_string(),
+                    id: img.id.unwrap_or_default(),
+                    working_dir: if config.working_dir.is_empty() {
+                        "/".into()
+                    } else {
+                        config.working_dir.clone()
+                    },
+                    config,
+                })
+            }
             Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
                 Err(SandboxError::ImageNotFound(reference.to_string()))
             }
@@ -255,8 +357,22 @@ impl Sandbox {
     ) -> Result<String, SandboxError> {
         let name = format!("{}{run_id}", cgroup::PREFIX);
         let mut tmpfs = HashMap::new();
-        // exec allowed: droppers must be seen running.
-        tmpfs.insert("/tmp".to_string(), "rw,exec,nosuid,size=64m".to_string());
+        let strict = cfg.profile == SandboxProfile::Strict;
+        if strict {
+            // exec allowed: droppers must be seen running. (The default profile keeps /tmp in the
+            // writable layer, as production does, so what was dropped there is in the report.)
+            tmpfs.insert("/tmp".to_string(), "rw,exec,nosuid,size=64m".to_string());
+        }
+        for t in &cfg.tmpfs {
+            let (path, opts) = t.split_once(':').unwrap_or((t.as_str(), "rw,nosuid,size=64m"));
+            tmpfs.insert(path.to_string(), opts.to_string());
+        }
+        let mut cap_drop = cfg.cap_drop.clone();
+        let mut security_opt = Vec::new();
+        if strict {
+            cap_drop.insert(0, "ALL".into());
+            security_opt.push("no-new-privileges".to_string());
+        }
         let mut log_opts = HashMap::new();
         // The daemon stores output on disk: a chatty sample must not fill it.
         log_opts.insert("max-size".to_string(), "1m".to_string());
@@ -269,15 +385,18 @@ impl Sandbox {
             // The sinkhole answers DNS; without an explicit server Docker's resolver would forward
             // to the host's.
             dns: sink.map(|n| vec![n.gateway.to_string()]),
-            cap_drop: Some(vec!["ALL".into()]),
-            security_opt: Some(vec!["no-new-privileges".into()]),
+            cap_drop: (!cap_drop.is_empty()).then_some(cap_drop),
+            cap_add: (!cfg.cap_add.is_empty()).then(|| cfg.cap_add.clone()),
+            security_opt: (!security_opt.is_empty()).then_some(security_opt),
             pids_limit: Some(cfg.pids_limit),
             memory: Some(cfg.memory_bytes),
             memory_swap: Some(cfg.memory_bytes),
             nano_cpus: Some(cfg.nano_cpus),
             cgroup_parent: Some(cgroup_parent.to_string()),
-            tmpfs: Some(tmpfs),
-            readonly_rootfs: Some(false),
+            tmpfs: (!tmpfs.is_empty()).then_some(tmpfs),
+            readonly_rootfs: Some(cfg.read_only),
+            // Never: host paths, devices, the host's namespaces or privileged mode.
+            privileged: Some(false),
             auto_remove: Some(false),
             init: Some(false),
             log_config: Some(HostConfigLogConfig {
@@ -291,6 +410,10 @@ impl Sandbox {
         let body = ContainerCreateBody {
             image: Some(cfg.image.clone()),
             cmd: cfg.cmd.clone(),
+            entrypoint: cfg.entrypoint.clone(),
+            env: (!cfg.env.is_empty()).then(|| cfg.env.clone()),
+            user: cfg.user.clone(),
+            working_dir: cfg.workdir.clone(),
             labels: Some(labels),
             host_config: Some(host),
             network_disabled: Some(sink.is_none()),
@@ -308,6 +431,7 @@ impl Sandbox {
     /// collects its exit status and bounded output. The container is left for [`Sandbox::remove`].
     pub async fn run_to_end(&self, id: &str, cfg: &SandboxConfig) -> Result<ContainerOutcome, SandboxError> {
         self.docker.start_container(id, None).await?;
+        let t0 = std::time::Instant::now();
         let mut outcome = ContainerOutcome {
             container_id: id.to_string(),
             ..Default::default()
@@ -319,6 +443,7 @@ impl Sandbox {
             // The kill is asynchronous; wait for the exit to be recorded.
             let _ = tokio::time::timeout(Duration::from_secs(15), self.wait_exit(id)).await;
         }
+        outcome.ran = t0.elapsed();
         let state = self
             .docker
             .inspect_container(id, None)
@@ -378,6 +503,62 @@ impl Sandbox {
         }
         outcome.stdout = crate::event::lossy_text(&out);
         outcome.stderr = crate::event::lossy_text(&err);
+    }
+
+    /// What the stopped container changed on disk, and its layers (overlay2) to look paths up in.
+    /// Never fails: what could not be read is said in [`changes::FileChanges::error`].
+    pub async fn file_changes(
+        &self,
+        id: &str,
+        keep: Option<&Path>,
+    ) -> (changes::FileChanges, Option<changes::LayerFs>) {
+        let raw = match self.docker.container_changes(id).await {
+            Ok(list) => list
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| {
+                    let kind = match c.kind {
+                        bollard::models::ChangeType::_1 => 1,
+                        bollard::models::ChangeType::_2 => 2,
+                        bollard::models::ChangeType::_0 => 0,
+                    };
+                    (c.path, kind)
+                })
+                .collect(),
+            Err(e) => {
+                return (
+                    changes::FileChanges {
+                        error: Some(format!("docker changes: {e}")),
+                        ..Default::default()
+                    },
+                    None,
+                );
+            }
+        };
+        let fs = match self.docker.inspect_container(id, None).await {
+            Ok(c) => c.graph_driver.and_then(|g| {
+                let upper = g.data.get("UpperDir")?;
+                Some(changes::LayerFs::from_overlay(
+                    upper,
+                    g.data.get("LowerDir").map(String::as_str),
+                ))
+            }),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot inspect the container's layers");
+                None
+            }
+        };
+        let keep = keep.map(Path::to_path_buf);
+        let fs2 = fs.clone();
+        // Hashing reads files: off the async threads.
+        let collected =
+            tokio::task::spawn_blocking(move || changes::collect(raw, fs2.as_ref(), keep.as_deref()))
+                .await
+                .unwrap_or_else(|e| changes::FileChanges {
+                    error: Some(format!("reading changes: {e}")),
+                    ..Default::default()
+                });
+        (collected, fs)
     }
 
     /// Kills (if needed) and removes a container. Errors are logged: cleanup must go on.

@@ -228,6 +228,17 @@ impl Store {
                     .map_err(&err)?;
                 }
             }
+            for f in &report.dropped_files.files {
+                if let Some(sha) = &f.sha256 {
+                    ioc.execute(params![
+                        run,
+                        "sha256",
+                        format!("{sha} {}", f.path),
+                        Option::<i64>::None
+                    ])
+                    .map_err(&err)?;
+                }
+            }
             for f in report.files.iter().filter(|f| f.ops.keys().any(|k| k != "open")) {
                 ioc.execute(params![run, "path", f.path, Option::<i64>::None])
                     .map_err(&err)?;

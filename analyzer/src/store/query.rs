@@ -76,6 +76,8 @@ pub enum Question {
     Exe(String),
     /// Runs of an image (glob on the reference).
     Image(String),
+    /// Runs that left a file with this sha256 on disk (a unique prefix of 8+ hex digits works too).
+    Sha256(String),
 }
 
 fn get_str(v: Value) -> String {
@@ -206,6 +208,14 @@ impl Store {
                 "SELECT p.run_id, r.image_ref, r.started_at, p.pid, p.exe, 'ran ' || p.argv, json_array() \
                  FROM processes p JOIN runs r ON r.id = p.run_id WHERE p.exe GLOB ?1 ORDER BY r.started_at DESC, p.idx",
                 x.clone(),
+            ),
+            Question::Sha256(h) => (
+                "SELECT i.run_id, r.image_ref, r.started_at, 0, '', 'left ' || substr(i.value, instr(i.value, ' ') + 1), json_array() \
+                 FROM iocs i JOIN runs r ON r.id = i.run_id WHERE i.kind = 'sha256' AND i.value GLOB ?1 || '* *' ORDER BY r.started_at DESC",
+                h.to_ascii_lowercase()
+                    .chars()
+                    .filter(char::is_ascii_hexdigit)
+                    .collect(),
             ),
             Question::Image(i) => (
                 "SELECT r.id, r.image_ref, r.started_at, 0, '', COALESCE(r.verdict, 'incomplete') || ' (score ' || COALESCE(r.score, 0) || ')', json_array() \

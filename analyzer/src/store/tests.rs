@@ -51,6 +51,7 @@ fn store_run(db: &Path, run_id: &str, image: &str, started: &str, events: &[&str
         reference: image.into(),
         id: "sha256:abc".into(),
         working_dir: "/".into(),
+        config: Default::default(),
     };
     let outcome = ContainerOutcome::default();
     let report = Report::build(
@@ -59,10 +60,8 @@ fn store_run(db: &Path, run_id: &str, image: &str, started: &str, events: &[&str
             image: &image,
             started_at: started.into(),
             finished_at: started.into(),
-            network: "none",
-            timeout_s: 30,
-            pids_limit: 256,
-            memory_bytes: 1,
+            sandbox: &crate::sandbox::SandboxConfig::new("i"),
+            layers: None,
             outcome: &outcome,
             capture: CaptureStats::default(),
         },
