@@ -147,12 +147,23 @@ pub async fn analyze(
         Err(e) => tracing::warn!(error = %e, "cleaning leftovers failed"),
     }
     let mut cfg = opts.sandbox.clone();
+    let mut archive_load = None;
     if let Some(archive) = &opts.archive {
         progress(&Progress::Stage(&format!("loading {}", archive.display())));
         let loaded = sandbox.load_archive(archive).await?;
+        progress(&Progress::Stage(&format!(
+            "archive {} in {:.1} s",
+            if loaded.already_present {
+                "already present, nothing loaded"
+            } else {
+                "loaded"
+            },
+            loaded.took.as_secs_f64()
+        )));
         if cfg.image.is_empty() {
-            cfg.image = loaded.first().cloned().unwrap_or_default();
+            cfg.image = loaded.images.first().cloned().unwrap_or_default();
         }
+        archive_load = Some(loaded);
     }
     let image = sandbox.inspect_image(&cfg.image).await?;
     let db_path = crate::store::default_path(opts.db.as_deref());
@@ -202,6 +213,13 @@ pub async fn analyze(
     }
     // Only a finished analysis is marked complete; an error leaves the run visibly incomplete.
     let mut report = result?;
+    if let (Some(load), Some(file)) = (&archive_load, &opts.archive) {
+        report.sandbox.archive = Some(crate::report::ArchiveSummary {
+            file: file.display().to_string(),
+            already_present: load.already_present,
+            load_ms: u64::try_from(load.took.as_millis()).unwrap_or(u64::MAX),
+        });
+    }
     if let Some((policy, today)) = &opts.policy {
         policy.apply(&mut report, today);
     }

@@ -872,6 +872,41 @@ mod tests {
     }
 
     #[test]
+    fn capabilities_that_open_the_host_are_refused() {
+        assert_eq!(
+            capabilities(&["net_bind_service".into(), "CAP_CHOWN".into()], true).expect("ok"),
+            ["NET_BIND_SERVICE", "CHOWN"]
+        );
+        for bad in ["SYS_ADMIN", "cap_sys_module", "all", "NET_ADMIN"] {
+            assert!(capabilities(&[bad.into()], true).is_err(), "{bad}");
+        }
+        // Dropping is always fine.
+        assert!(capabilities(&["SYS_ADMIN".into()], false).is_ok());
+        assert!(capabilities(&["x;y".into()], false).is_err());
+    }
+
+    #[test]
+    fn environment_from_flags_and_files() {
+        let dir = std::env::temp_dir().join(format!("st-env-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("env");
+        std::fs::write(
+            &file,
+            "# comment\nPOSTGRES_PASSWORD=s3cret\n\nPGDATA=/var/lib/pg\n",
+        )
+        .expect("write");
+        let env = environment(&["A=1".into(), "B=".into()], std::slice::from_ref(&file)).expect("env");
+        assert_eq!(
+            env,
+            ["A=1", "B=", "POSTGRES_PASSWORD=s3cret", "PGDATA=/var/lib/pg"]
+        );
+        std::fs::write(&file, "=oops\n").expect("write");
+        let err = environment(&[], std::slice::from_ref(&file)).expect_err("bad line");
+        assert!(err.to_string().contains(":1"), "{err}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
     fn gate_follows_each_fail_on_level() {
         use Severity::{Critical, High, Low, Medium};
         let levels = [Low, Medium, High, Critical];

@@ -1123,3 +1123,148 @@ fn kept_events_carry_their_arrival_order() {
     let seqs: Vec<u64> = run.trace.events().iter().map(|e| e.seq).collect();
     assert_eq!(seqs, [0, 1, 2]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// What the sandbox refused, what completed in the background, what the run left on disk
+// ---------------------------------------------------------------------------------------------
+
+fn chown_call(path: &str, ret: i64) -> SyscallData {
+    SyscallData {
+        syscall: "chown".into(),
+        ret,
+        error: (ret < 0).then(|| crate::event::errno_name(-ret)),
+        path: Some(path.into()),
+        ids: vec![999, 999],
+        ..SyscallData::default()
+    }
+}
+
+#[test]
+fn refused_privileged_calls_are_counted_by_need() {
+    let mut run = started("/");
+    for _ in 0..12 {
+        run.sys(100, EventKind::Chown, chown_call("/var/lib/postgresql", -1));
+    }
+    run.sys(100, EventKind::Chown, chown_call("/data", 0));
+    run.sys(
+        100,
+        EventKind::SetId,
+        SyscallData {
+            syscall: "setuid".into(),
+            ret: -1,
+            ids: vec![999],
+            ..SyscallData::default()
+        },
+    );
+    run.sys(
+        100,
+        EventKind::Mount,
+        SyscallData {
+            syscall: "mount".into(),
+            ret: -13,
+            path: Some("/mnt".into()),
+            ..SyscallData::default()
+        },
+    );
+    // A refused open is not a privileged action.
+    run.sys(100, EventKind::Open, openat(AT_FDCWD, "/etc/shadow", 0, -13));
+    let r = run.trace.refusals();
+    assert_eq!(r.needed.get("chown"), Some(&12));
+    assert_eq!(r.needed.get("setuid"), Some(&1));
+    assert_eq!(r.contained.get("mount"), Some(&1));
+    assert_eq!(r.needed.len() + r.contained.len(), 3);
+    assert_eq!(crate::report::counts_text(&r.needed), "chown ×12, setuid ×1");
+}
+
+#[test]
+fn a_non_blocking_connect_in_progress_is_not_a_failure() {
+    let mut run = started("/");
+    run.sys(100, EventKind::Connect, connect(inet("127.0.0.1", 8080), -115));
+    run.sys(100, EventKind::Connect, connect(inet("127.0.0.1", 8081), -111));
+    let ok = run.net("connect", "127.0.0.1:8080");
+    assert_eq!((ok.count, ok.failures, ok.in_progress), (1, 0, 1));
+    let refused = run.net("connect", "127.0.0.1:8081");
+    assert_eq!((refused.failures, refused.in_progress), (1, 0));
+    assert_eq!(refused.last_error.as_deref(), Some("ECONNREFUSED"));
+}
+
+#[test]
+fn a_node_is_named_by_its_first_program_and_lists_the_later_ones() {
+    let mut run = started("/");
+    run.exec(100, 1, "/usr/sbin/gosu", &["gosu", "postgres", "postgres"]);
+    run.exec(100, 1, "/usr/lib/postgresql/15/bin/postgres", &["postgres"]);
+    let p = run.node(100);
+    assert_eq!(p.first_argv(), ["start"]);
+    assert_eq!(p.execs.len(), 3);
+    // The current program (what rules see) is the last one.
+    assert_eq!(p.exe, "/usr/lib/postgresql/15/bin/postgres");
+}
+
+fn changes(files: &[(&str, &str, &str)]) -> crate::sandbox::changes::FileChanges {
+    let mut files: Vec<crate::sandbox::changes::DroppedFile> = files
+        .iter()
+        .map(|(path, kind, content)| crate::sandbox::changes::DroppedFile {
+            path: (*path).into(),
+            change: "added".into(),
+            kind: (*kind).into(),
+            content: Some((*content).into()),
+            size: Some(10),
+            mode: Some(0o755),
+            sha256: Some("ab".repeat(32)),
+        })
+        .collect();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    crate::sandbox::changes::FileChanges {
+        files,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn drift_names_programs_and_scripts_that_were_not_in_the_image() {
+    use crate::detect::drift;
+    let mut run = started("/");
+    run.fork(100, 101).exec(101, 100, "/tmp/.agent", &["/tmp/.agent"]);
+    run.fork(100, 102)
+        .exec(102, 100, "/bin/sh", &["sh", "/tmp/run.sh"]);
+    run.fork(100, 103).exec(103, 100, "/bin/ls", &["ls", "/tmp"]);
+    let c = changes(&[
+        ("/tmp/.agent", "file", "elf"),
+        ("/tmp/run.sh", "file", "script"),
+        ("/tmp", "dir", "other"),
+    ]);
+    let d = drift::drift(&run.trace, &c);
+    let rules: Vec<(&str, crate::report::Severity)> =
+        d.iter().map(|d| (d.rule.as_str(), d.severity)).collect();
+    assert_eq!(
+        rules,
+        [
+            (drift::DROPPED_PROGRAM_RUN, crate::report::Severity::High),
+            (drift::DROPPED_SCRIPT_RUN, crate::report::Severity::Medium)
+        ]
+    );
+    assert_eq!(d[0].techniques, ["T1105"]);
+    assert_eq!(d[0].process.pid, 101);
+    assert!(
+        d[0].message.contains("/tmp/.agent (elf, not in the image)"),
+        "{}",
+        d[0].message
+    );
+    // The exec event is the evidence.
+    let exec_seq = run.node(101).execs[0].seq;
+    assert_eq!(d[0].evidence, [exec_seq]);
+}
+
+#[test]
+fn a_program_built_during_the_run_is_context_not_drift() {
+    use crate::detect::drift;
+    let mut run = started("/src");
+    run.fork(100, 101)
+        .exec(101, 100, "/usr/bin/ld", &["ld", "-o", "/src/app"]);
+    run.sys(101, EventKind::Open, openat(AT_FDCWD, "/src/app", 0o1101, 3));
+    run.fork(100, 102).exec(102, 100, "/src/app", &["./app"]);
+    let d = drift::drift(&run.trace, &changes(&[("/src/app", "file", "elf")]));
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].rule, drift::BUILT_PROGRAM_RUN);
+    assert_eq!(d[0].severity, crate::report::Severity::Info);
+}

@@ -105,6 +105,20 @@ pub struct SandboxSection {
     /// What the user changed for this run.
     #[serde(default)]
     pub overrides: SandboxOverrides,
+    /// The `--archive` the image came from, and what loading it took.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<ArchiveSummary>,
+}
+
+/// How the image of an `--archive` run got into the local store.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ArchiveSummary {
+    /// The archive file.
+    pub file: String,
+    /// Its images were already present (same content ids): nothing was loaded.
+    pub already_present: bool,
+    /// Milliseconds spent (reading the manifest, and loading when needed).
+    pub load_ms: u64,
 }
 
 /// Options given for the run on top of the image's configuration. Environment values are not
@@ -447,6 +461,7 @@ impl Report {
                 ran_ms: u64::try_from(facts.outcome.ran.as_millis()).unwrap_or(u64::MAX),
                 image_config: facts.image.config.clone(),
                 overrides: SandboxOverrides::of(facts.sandbox),
+                archive: None,
             },
             verdict: verdict.to_string(),
             score,
@@ -502,6 +517,7 @@ impl Report {
                 ran_ms: 0,
                 image_config: ImageConfig::default(),
                 overrides: SandboxOverrides::default(),
+                archive: None,
             },
             verdict: "clean".into(),
             score: 0,
@@ -745,5 +761,82 @@ pub(crate) mod tests {
         );
         let many: Vec<_> = (0..50).map(|_| det(Severity::Critical)).collect();
         assert_eq!(verdict(&many), ("malicious", 100));
+    }
+
+    #[test]
+    fn info_counts_for_nothing() {
+        assert_eq!(verdict(&[det(Severity::Info), det(Severity::Info)]), ("clean", 0));
+        assert_eq!(
+            verdict(&[det(Severity::Info), det(Severity::Low)]),
+            ("suspicious", 20)
+        );
+        let mut r = Report::empty();
+        r.detections = vec![det(Severity::Info)];
+        assert_eq!(r.gate_severity(), None);
+    }
+
+    fn judged(outcome: &ContainerOutcome, trace: &RunTrace) -> Observation {
+        let image = ImageInfo {
+            reference: "i".into(),
+            id: "x".into(),
+            working_dir: "/".into(),
+            config: ImageConfig::default(),
+        };
+        let cfg = SandboxConfig::new("i");
+        let facts = RunFacts {
+            run_id: "r",
+            image: &image,
+            started_at: String::new(),
+            finished_at: String::new(),
+            sandbox: &cfg,
+            layers: None,
+            outcome,
+            capture: CaptureStats::default(),
+        };
+        Observation::judge(&facts, trace)
+    }
+
+    #[test]
+    fn an_early_error_exit_or_a_run_never_seen_is_incomplete() {
+        use crate::capture::EventSink;
+        let mut trace = RunTrace::new("/", 10);
+        let unseen = judged(&ContainerOutcome::default(), &trace);
+        assert!(!unseen.complete);
+        assert!(unseen.reasons[0].contains("never observed"));
+        trace.event(crate::event::Event {
+            seq: 0,
+            ts_ns: 1,
+            kind: sandtrace_common::EventKind::Exec,
+            pid: 10,
+            tid: 10,
+            ppid: 1,
+            uid: 0,
+            gid: 0,
+            cgroup_id: 0,
+            comm: "sh".into(),
+            truncated: false,
+            data: crate::event::EventData::Exec {
+                filename: "/bin/sh".into(),
+                argv: vec!["sh".into()],
+                argv_truncated: false,
+            },
+        });
+        let mut early = ContainerOutcome {
+            exit_code: 1,
+            ran: std::time::Duration::from_millis(800),
+            ..Default::default()
+        };
+        let o = judged(&early, &trace);
+        assert!(!o.complete);
+        assert_eq!(o.reasons, ["the sample exited with code 1 after 0.8 s"]);
+        // A service killed at the time limit, or a job that ended well, ran.
+        early.timed_out = true;
+        assert!(judged(&early, &trace).complete);
+        let ok = ContainerOutcome {
+            exit_code: 0,
+            ran: std::time::Duration::from_millis(300),
+            ..Default::default()
+        };
+        assert!(judged(&ok, &trace).complete);
     }
 }

@@ -193,6 +193,67 @@ impl SandboxConfig {
     }
 }
 
+/// What loading an archive did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArchiveLoad {
+    /// Content ids (`sha256:...`) of the images in the archive (or Docker's references for them).
+    pub images: Vec<String>,
+    /// Every image was already in the local store: nothing was loaded.
+    pub already_present: bool,
+    /// Time spent.
+    pub took: Duration,
+}
+
+/// The content ids of the images a `docker save` archive holds, from its `manifest.json`
+/// (`Config` is `<hex>.json` in Docker's own format, `blobs/sha256/<hex>` in the OCI layout).
+/// Entries are skipped by seeking, so a large archive is not read through. Empty when there is no
+/// manifest (Docker is then left to say what it loaded).
+pub fn archive_image_ids(path: &Path) -> Result<Vec<String>, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut archive = tar::Archive::new(file);
+    let entries = archive
+        .entries_with_seek()
+        .map_err(|e| format!("not a tar archive: {e}"))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| format!("not a tar archive: {e}"))?;
+        let is_manifest = entry
+            .path()
+            .is_ok_and(|p| p.as_os_str() == "manifest.json" || p.as_os_str() == "./manifest.json");
+        if !is_manifest {
+            continue;
+        }
+        let mut text = String::new();
+        entry
+            .by_ref()
+            .take(4 << 20)
+            .read_to_string(&mut text)
+            .map_err(|e| format!("manifest.json: {e}"))?;
+        let manifest: Vec<ManifestEntry> =
+            serde_json::from_str(&text).map_err(|e| format!("manifest.json: {e}"))?;
+        let mut ids = Vec::new();
+        for m in manifest {
+            let name = m.config.rsplit('/').next().unwrap_or(&m.config);
+            let hex = name.strip_suffix(".json").unwrap_or(name);
+            if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(format!(
+                    "manifest.json: config {:?} is not a sha256 digest",
+                    m.config
+                ));
+            }
+            ids.push(format!("sha256:{hex}"));
+        }
+        return Ok(ids);
+    }
+    Ok(Vec::new())
+}
+
+#[derive(Deserialize)]
+struct ManifestEntry {
+    #[serde(rename = "Config")]
+    config: String,
+}
+
 /// What Docker says about the image.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ImageInfo {
@@ -279,19 +340,47 @@ impl Sandbox {
         Ok(Sandbox { docker })
     }
 
-    /// Loads a `docker save` archive; returns the image references (or ids) it contained.
-    pub async fn load_archive(&self, path: &Path) -> Result<Vec<String>, SandboxError> {
+    /// Loads a `docker save` archive, streamed from disk. When every image its manifest names is
+    /// already in the local store (same content id), nothing is loaded at all.
+    pub async fn load_archive(&self, path: &Path) -> Result<ArchiveLoad, SandboxError> {
+        let started = std::time::Instant::now();
         let archive_err = |reason: String| SandboxError::Archive {
             path: path.display().to_string(),
             reason,
         };
-        let bytes = tokio::fs::read(path)
+        let owned = path.to_path_buf();
+        let ids = tokio::task::spawn_blocking(move || archive_image_ids(&owned))
+            .await
+            .map_err(|e| archive_err(e.to_string()))?
+            .map_err(archive_err)?;
+        let mut present = !ids.is_empty();
+        for id in &ids {
+            present &= self.docker.inspect_image(id).await.is_ok();
+        }
+        if present {
+            return Ok(ArchiveLoad {
+                images: ids,
+                already_present: true,
+                took: started.elapsed(),
+            });
+        }
+        let file = tokio::fs::File::open(path)
             .await
             .map_err(|e| archive_err(e.to_string()))?;
+        let body = futures_util::stream::unfold(file, |mut f| async move {
+            use tokio::io::AsyncReadExt;
+            let mut buf = vec![0u8; 1 << 20];
+            match f.read(&mut buf).await {
+                Ok(0) => None,
+                Ok(n) => {
+                    buf.truncate(n);
+                    Some((Ok::<_, std::io::Error>(bytes::Bytes::from(buf)), f))
+                }
+                Err(e) => Some((Err(e), f)),
+            }
+        });
         let options = ImportImageOptionsBuilder::default().quiet(true).build();
-        let mut stream = self
-            .docker
-            .import_image(options, bollard::body_full(bytes.into()), None);
+        let mut stream = self.docker.import_image_stream(options, body, None);
         let mut loaded = Vec::new();
         while let Some(item) = stream.next().await {
             let info = item.map_err(|e| archive_err(e.to_string()))?;
@@ -307,10 +396,16 @@ impl Sandbox {
                 }
             }
         }
-        if loaded.is_empty() {
+        // The manifest's content ids name exactly what was loaded; fall back to Docker's words.
+        let images = if ids.is_empty() { loaded } else { ids };
+        if images.is_empty() {
             return Err(archive_err("no image in the archive".into()));
         }
-        Ok(loaded)
+        Ok(ArchiveLoad {
+            images,
+            already_present: false,
+            took: started.elapsed(),
+        })
     }
 
     /// Looks the image up in the local store.
