@@ -39,7 +39,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run IMAGE in a hardened sandbox, trace it, and report what it did.
-    Analyze(AnalyzeArgs),
+    Analyze(Box<AnalyzeArgs>),
     /// Check the requirements of a run (root, BTF, tracefs, cgroup v2, probes, Docker).
     Doctor,
     /// Remove containers and cgroups left by runs whose analyzer died.
@@ -307,7 +307,7 @@ fn fail(e: &anyhow::Error) -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let db = cli.db.clone();
     match cli.command {
-        Command::Analyze(args) => run_analyze(args, db).await,
+        Command::Analyze(args) => run_analyze(*args, db).await,
         Command::Runs {
             image,
             verdict,

@@ -1,6 +1,8 @@
 //! Builds the sample corpus: every directory of tests/corpus is one image, built FROM scratch with
 //! the static busybox of Debian's busybox-static, its own files, and its `*.c` programs compiled
 //! with `gcc -static`. A `needs-strace` file adds strace and its libraries (for the benchmark).
+//! `r-*` directories are real Debian services built FROM `sandtrace-real/base` (see realbase.rs),
+//! made first when one of them is chosen; their Dockerfiles do everything themselves.
 
 use std::{
     path::{Path, PathBuf},
@@ -9,11 +11,16 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 
-use crate::{exec, root, setup::DOCKER};
+use crate::{exec, realbase, root, setup::DOCKER};
 
 /// Tag of a corpus image.
 pub fn image_name(name: &str) -> String {
     format!("sandtrace-corpus/{name}:latest")
+}
+
+/// An image of real Debian services (FROM `sandtrace-real/base`).
+fn is_real(name: &str) -> bool {
+    name.starts_with("r-")
 }
 
 fn corpus_dirs() -> Result<Vec<PathBuf>> {
@@ -51,6 +58,12 @@ pub fn build(names: &[String]) -> Result<()> {
         }
         v
     };
+    if chosen
+        .iter()
+        .any(|d| d.file_name().and_then(|n| n.to_str()).is_some_and(is_real))
+    {
+        realbase::ensure()?;
+    }
     for dir in chosen {
         let name = dir
             .file_name()
@@ -62,6 +75,10 @@ pub fn build(names: &[String]) -> Result<()> {
         }
         std::fs::create_dir_all(&stage)?;
         copy_tree(dir, &stage)?;
+        if is_real(name) {
+            docker_build(name, &stage)?;
+            continue;
+        }
         for entry in std::fs::read_dir(dir)?.flatten() {
             let path = entry.path();
             if path.is_file() && path.extension().is_some_and(|e| e == "c") {
@@ -78,15 +95,22 @@ pub fn build(names: &[String]) -> Result<()> {
         if dir.join("needs-strace").exists() {
             bundle_strace(&stage.join("strace-root"))?;
         }
-        exec(
-            Command::new(DOCKER)
-                .env("DOCKER_BUILDKIT", "0")
-                .args(["build", "-q", "-t", &image_name(name)])
-                .arg(&stage)
-                .stdout(std::process::Stdio::null()),
-        )?;
-        eprintln!("xtask: built {}", image_name(name));
+        docker_build(name, &stage)?;
     }
+    Ok(())
+}
+
+/// `docker build` of a staged context with the legacy builder. RUN steps get no network: nothing
+/// is fetched while building.
+fn docker_build(name: &str, stage: &Path) -> Result<()> {
+    exec(
+        Command::new(DOCKER)
+            .env("DOCKER_BUILDKIT", "0")
+            .args(["build", "-q", "--network", "none", "-t", &image_name(name)])
+            .arg(stage)
+            .stdout(std::process::Stdio::null()),
+    )?;
+    eprintln!("xtask: built {}", image_name(name));
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 
 mod bench;
 mod corpus;
+mod realbase;
 mod setup;
 
 use std::{

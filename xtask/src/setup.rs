@@ -11,8 +11,9 @@ use anyhow::{Context, Result, bail};
 use crate::exec;
 
 /// Debian packages: the probe toolchain (Debian's rustc with a prebuilt bpf core, LLVM 22 for
-/// bpf-linker), the Docker engine, static busybox for the corpus, strace for the benchmark, Chromium
-/// for the HTML report's browser test.
+/// bpf-linker), the Docker engine, static busybox for the corpus, mmdebstrap for the root file system
+/// of the real-service corpus images (realbase.rs), strace for the benchmark, Chromium for the HTML
+/// report's browser test.
 const PACKAGES: &[&str] = &[
     "rustc-web",
     "libstd-rust-web-dev-bpf",
@@ -20,6 +21,7 @@ const PACKAGES: &[&str] = &[
     "bpftool",
     "docker.io",
     "busybox-static",
+    "mmdebstrap",
     "strace",
     "gcc",
     "libc6-dev",
