@@ -148,6 +148,7 @@ pub async fn analyze(
     }
     let mut cfg = opts.sandbox.clone();
     let mut archive_load = None;
+    let mut display: Option<String> = None;
     if let Some(archive) = &opts.archive {
         progress(&Progress::Stage(&format!("loading {}", archive.display())));
         let loaded = sandbox.load_archive(archive).await?;
@@ -161,11 +162,16 @@ pub async fn analyze(
             loaded.took.as_secs_f64()
         )));
         if cfg.image.is_empty() {
+            // Run by content id (what the archive holds, whatever a tag points to); name it by its tag.
             cfg.image = loaded.images.first().cloned().unwrap_or_default();
+            display = loaded.tags.first().cloned().flatten();
         }
         archive_load = Some(loaded);
     }
-    let image = sandbox.inspect_image(&cfg.image).await?;
+    let mut image = sandbox.inspect_image(&cfg.image).await?;
+    if let Some(name) = display {
+        image.reference = name;
+    }
     let db_path = crate::store::default_path(opts.db.as_deref());
     let mut store = crate::store::Store::open(&db_path)?;
 

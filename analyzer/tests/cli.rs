@@ -149,6 +149,12 @@ fn archive_run_writes_a_v1_json_report_and_exits_0() {
             .is_some_and(|id| id.starts_with("sha256:"))
     );
     assert_eq!(v["sandbox"]["exit_code"], 7);
+    // The corpus image is in the store already: the archive's manifest says so, nothing is loaded.
+    assert_eq!(
+        v["sandbox"]["archive"]["already_present"], true,
+        "{}",
+        v["sandbox"]
+    );
     assert!(v["stats"]["events"].as_u64().is_some_and(|n| n > 10));
     let _ = std::fs::remove_dir_all(dir);
 }

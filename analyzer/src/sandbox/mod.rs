@@ -198,6 +198,8 @@ impl SandboxConfig {
 pub struct ArchiveLoad {
     /// Content ids (`sha256:...`) of the images in the archive (or Docker's references for them).
     pub images: Vec<String>,
+    /// The first tag the archive's manifest gives each image (its name in reports), if any.
+    pub tags: Vec<Option<String>>,
     /// Every image was already in the local store: nothing was loaded.
     pub already_present: bool,
     /// Time spent.
@@ -208,7 +210,7 @@ pub struct ArchiveLoad {
 /// (`Config` is `<hex>.json` in Docker's own format, `blobs/sha256/<hex>` in the OCI layout).
 /// Entries are skipped by seeking, so a large archive is not read through. Empty when there is no
 /// manifest (Docker is then left to say what it loaded).
-pub fn archive_image_ids(path: &Path) -> Result<Vec<String>, String> {
+pub fn archive_image_ids(path: &Path) -> Result<Vec<(String, Option<String>)>, String> {
     use std::io::Read;
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let mut archive = tar::Archive::new(file);
@@ -241,7 +243,7 @@ pub fn archive_image_ids(path: &Path) -> Result<Vec<String>, String> {
                     m.config
                 ));
             }
-            ids.push(format!("sha256:{hex}"));
+            ids.push((format!("sha256:{hex}"), m.repo_tags.into_iter().next()));
         }
         return Ok(ids);
     }
@@ -252,6 +254,8 @@ pub fn archive_image_ids(path: &Path) -> Result<Vec<String>, String> {
 struct ManifestEntry {
     #[serde(rename = "Config")]
     config: String,
+    #[serde(rename = "RepoTags", default)]
+    repo_tags: Vec<String>,
 }
 
 /// What Docker says about the image.
@@ -349,10 +353,11 @@ impl Sandbox {
             reason,
         };
         let owned = path.to_path_buf();
-        let ids = tokio::task::spawn_blocking(move || archive_image_ids(&owned))
+        let named = tokio::task::spawn_blocking(move || archive_image_ids(&owned))
             .await
             .map_err(|e| archive_err(e.to_string()))?
             .map_err(archive_err)?;
+        let (ids, tags): (Vec<String>, Vec<Option<String>>) = named.into_iter().unzip();
         let mut present = !ids.is_empty();
         for id in &ids {
             present &= self.docker.inspect_image(id).await.is_ok();
@@ -360,6 +365,7 @@ impl Sandbox {
         if present {
             return Ok(ArchiveLoad {
                 images: ids,
+                tags,
                 already_present: true,
                 took: started.elapsed(),
             });
@@ -397,12 +403,18 @@ impl Sandbox {
             }
         }
         // The manifest's content ids name exactly what was loaded; fall back to Docker's words.
-        let images = if ids.is_empty() { loaded } else { ids };
+        let (images, tags) = if ids.is_empty() {
+            let tags = loaded.iter().map(|r| Some(r.clone())).collect();
+            (loaded, tags)
+        } else {
+            (ids, tags)
+        };
         if images.is_empty() {
             return Err(archive_err("no image in the archive".into()));
         }
         Ok(ArchiveLoad {
             images,
+            tags,
             already_present: false,
             took: started.elapsed(),
         })
@@ -821,5 +833,56 @@ impl Sandbox {
         }
         removed.extend(runlock::remove_dead_locks());
         Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn archive(files: &[(&str, &[u8])]) -> std::path::PathBuf {
+        let mut rnd = [0u8; 4];
+        let _ = getrandom::fill(&mut rnd);
+        let path = std::env::temp_dir().join(format!(
+            "st-archive-{}-{:x}.tar",
+            std::process::id(),
+            u32::from_le_bytes(rnd)
+        ));
+        let mut b = tar::Builder::new(std::fs::File::create(&path).expect("create"));
+        for (name, data) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(&mut h, name, *data).expect("append");
+        }
+        b.finish().expect("finish");
+        path
+    }
+
+    #[test]
+    fn archive_manifest_names_content_ids_and_tags() {
+        let hex = "ab".repeat(32);
+        let big = vec![0u8; 1 << 20];
+        let manifest = format!(
+            r#"[{{"Config":"{hex}.json","RepoTags":["app:1"],"Layers":[]}},{{"Config":"blobs/sha256/{hex}","RepoTags":null}}]"#
+        );
+        let manifest = manifest.replace("null", "[]");
+        let p = archive(&[("layer.tar", &big), ("manifest.json", manifest.as_bytes())]);
+        let ids = archive_image_ids(&p).expect("ids");
+        assert_eq!(
+            ids,
+            [
+                (format!("sha256:{hex}"), Some("app:1".to_string())),
+                (format!("sha256:{hex}"), None)
+            ]
+        );
+        let _ = std::fs::remove_file(p);
+        let bad = archive(&[("manifest.json", br#"[{"Config":"../../etc/passwd"}]"#)]);
+        assert!(archive_image_ids(&bad).is_err());
+        let _ = std::fs::remove_file(bad);
+        let none = archive(&[("x", b"y")]);
+        assert_eq!(archive_image_ids(&none).expect("no manifest"), []);
+        let _ = std::fs::remove_file(none);
     }
 }
