@@ -270,6 +270,12 @@ impl RunTrace {
         self.detector.detections()
     }
 
+    /// What the detection bound left out, summarised per rule, and the flood finding (see
+    /// [`crate::detect::Detector::overflow`]).
+    pub fn detection_overflow(&self) -> Vec<Detection> {
+        self.detector.overflow()
+    }
+
     /// Number of rules evaluated.
     pub fn rule_count(&self) -> usize {
         self.detector.rule_count()

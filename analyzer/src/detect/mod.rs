@@ -11,7 +11,7 @@ pub mod fixture;
 pub mod rule;
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::{BTreeMap, HashMap, HashSet},
     path::Path,
     sync::Arc,
 };
@@ -21,7 +21,7 @@ use sandtrace_common::EventKind;
 use crate::{
     correlate::ProcessNode,
     event::{Event, EventData, SockAddr},
-    report::{Detection, DetectionProcess},
+    report::{Detection, DetectionProcess, Severity},
 };
 use rule::{Body, Condition, Field, Rule, RuleSpec};
 
@@ -233,7 +233,13 @@ pub struct Detector {
     by_key: HashMap<(usize, u32, String), usize>,
     fired: HashMap<u32, HashSet<String>>,
     detections_omitted: u64,
+    /// Past the detection bound: one summary per rule (the first match beyond it, and how many
+    /// matches it stands for), so the verdict and the gate still see every rule's severity.
+    overflow: BTreeMap<usize, (Detection, u64)>,
 }
+
+/// Rule id of the finding raised when a sample makes more detections than are kept.
+pub const DETECTION_FLOOD: &str = "analyzer-detection-flood";
 
 /// The facts of one event a condition looks at.
 struct Facts<'a> {
@@ -254,7 +260,52 @@ impl Detector {
             by_key: HashMap::new(),
             fired: HashMap::new(),
             detections_omitted: 0,
+            overflow: BTreeMap::new(),
         }
+    }
+
+    /// What the detection bound left out: one detection per rule that matched beyond it (its
+    /// severity intact, its message saying how many matches it stands for), and a finding of its own
+    /// (a sample that floods the analyzer with detections is trying to hide something among them).
+    pub fn overflow(&self) -> Vec<Detection> {
+        if self.overflow.is_empty() {
+            return Vec::new();
+        }
+        let mut out: Vec<Detection> = self
+            .overflow
+            .values()
+            .map(|(d, n)| {
+                let mut d = d.clone();
+                d.message = format!(
+                    "{} (+{} more matches of this rule beyond the detection bound, not listed)",
+                    d.message,
+                    n.saturating_sub(1)
+                );
+                d
+            })
+            .collect();
+        let first = &self.overflow.values().next().map(|(d, _)| d.clone());
+        out.push(Detection {
+            rule: DETECTION_FLOOD.to_string(),
+            severity: Severity::High,
+            techniques: vec!["T1562.001".to_string()],
+            message: format!(
+                "the sample raised more than {MAX_DETECTIONS} detections ({} beyond the bound, over {} rules): \
+                 a flood that tries to bury what matters; every rule's worst severity still counts",
+                self.detections_omitted,
+                self.overflow.len()
+            ),
+            process: first.as_ref().map(|d| d.process.clone()).unwrap_or(DetectionProcess {
+                pid: 0,
+                exe: String::new(),
+                argv: Vec::new(),
+            }),
+            evidence: first.as_ref().map(|d| d.evidence.clone()).unwrap_or_default(),
+            allowed: None,
+            rule_severity: None,
+            target: None,
+        });
+        out
     }
 
     /// Matches beyond the detection bound (counted, not listed).
@@ -384,12 +435,15 @@ impl Detector {
             }
             return;
         }
-        if self.detections.len() >= MAX_DETECTIONS {
+        let full = self.detections.len() >= MAX_DETECTIONS;
+        if full {
             self.detections_omitted += 1;
-            return;
+            if let Some(e) = self.overflow.get_mut(&r) {
+                e.1 += 1;
+                return;
+            }
         }
-        self.by_key.insert(key, self.detections.len());
-        self.detections.push(Detection {
+        let detection = Detection {
             rule: rule.id.clone(),
             severity: rule.severity,
             techniques: rule.techniques.clone(),
@@ -409,7 +463,13 @@ impl Detector {
                     _ => None,
                 })
                 .flatten(),
-        });
+        };
+        if full {
+            self.overflow.insert(r, (detection, 1));
+            return;
+        }
+        self.by_key.insert(key, self.detections.len());
+        self.detections.push(detection);
     }
 
     fn holds(&self, c: &Condition, f: &Facts<'_>, procs: &dyn ProcessLookup) -> bool {
@@ -663,6 +723,34 @@ fn same(c: &Condition, f: &Facts<'_>, caps: &Captures) -> bool {
     })
 }
 
+/// Substitutes `{name}` placeholders of a rule's template in one pass: text that came from the
+/// sample (an argv containing `{path}`) is inserted as it is, never expanded again.
+pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}').and_then(|close| {
+            values
+                .iter()
+                .find(|(k, _)| *k == &after[..close])
+                .map(|(_, v)| (close, v))
+        }) {
+            Some((close, v)) => {
+                out.push_str(v);
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 fn message(rule: &Rule, f: &Facts<'_>) -> String {
     let ev = f.ev;
     let path = event_path(ev).unwrap_or_default();
@@ -676,15 +764,19 @@ fn message(rule: &Rule, f: &Facts<'_>) -> String {
     let addr = addr_text(ev).unwrap_or_default();
     let argv: String = f.joined.chars().take(200).collect();
     match &rule.message {
-        Some(t) => t
-            .replace("{exe}", f.exe)
-            .replace("{argv}", &argv)
-            .replace("{path}", &path)
-            .replace("{path2}", &path2)
-            .replace("{name}", &name)
-            .replace("{addr}", &addr)
-            .replace("{comm}", &ev.comm)
-            .replace("{payload}", &payload_text(ev)),
+        Some(t) => fill(
+            t,
+            &[
+                ("exe", f.exe),
+                ("argv", &argv),
+                ("path", &path),
+                ("path2", &path2),
+                ("name", &name),
+                ("addr", &addr),
+                ("comm", &ev.comm),
+                ("payload", &payload_text(ev)),
+            ],
+        ),
         None => {
             let detail = [&addr, &path, &argv]
                 .into_iter()

@@ -280,3 +280,88 @@ fn one_event_never_completes_two_steps() {
         1
     );
 }
+
+#[test]
+fn message_placeholders_are_filled_in_one_pass() {
+    let values = [
+        ("argv", "sh -c {path} {payload}"),
+        ("path", "/etc/shadow"),
+        ("payload", "x"),
+    ];
+    assert_eq!(
+        super::fill("ran {argv} on {path}", &values),
+        "ran sh -c {path} {payload} on /etc/shadow"
+    );
+    assert_eq!(super::fill("{unknown} {path", &values), "{unknown} {path");
+    assert_eq!(super::fill("{{path}}", &values), "{/etc/shadow}");
+}
+
+#[test]
+fn a_detection_flood_cannot_hide_a_critical_action() {
+    let r = rules(&[
+        r#"
+id: noisy-unlink
+name: n
+description: d
+severity: low
+techniques: [T1070.004]
+match: {kind: unlink, path: ["/tmp/.a*"]}
+message: "removed {path}"
+"#,
+        r#"
+id: the-real-thing
+name: n
+description: d
+severity: critical
+techniques: [T1611]
+match: {kind: mount}
+"#,
+    ]);
+    let mut t = RunTrace::for_fixtures(Arc::clone(&r));
+    let mut seq = 0;
+    let mut feed = |t: &mut RunTrace, e: String| {
+        let fe: FixtureEvent = serde_norway::from_str(&e).expect("event yaml");
+        t.event(fe.to_event(seq).expect("event"));
+        seq += 1;
+    };
+    for i in 0..(MAX_DETECTIONS + 500) {
+        feed(
+            &mut t,
+            format!("{{kind: unlink, pid: 10, path: /tmp/.a{i}, ret: -2, error: ENOENT}}"),
+        );
+    }
+    feed(
+        &mut t,
+        "{kind: mount, pid: 10, path: /mnt, path2: /dev/sda1}".to_string(),
+    );
+    assert_eq!(t.detections().len(), MAX_DETECTIONS);
+    assert_eq!(t.detections_omitted(), 501);
+    let over = t.detection_overflow();
+    let rules_over: Vec<&str> = over.iter().map(|d| d.rule.as_str()).collect();
+    assert_eq!(rules_over, ["noisy-unlink", "the-real-thing", DETECTION_FLOOD]);
+    assert!(over[0].message.contains("+499 more"), "{}", over[0].message);
+    // The report's verdict and gate see the critical action and the flood finding.
+    let image = crate::sandbox::ImageInfo {
+        reference: "i".into(),
+        id: "x".into(),
+        working_dir: "/".into(),
+        config: Default::default(),
+    };
+    let outcome = crate::sandbox::ContainerOutcome::default();
+    let report = crate::report::Report::build(
+        crate::report::RunFacts {
+            run_id: "r",
+            image: &image,
+            started_at: String::new(),
+            finished_at: String::new(),
+            sandbox: &crate::sandbox::SandboxConfig::new("i"),
+            layers: None,
+            outcome: &outcome,
+            capture: crate::capture::CaptureStats::default(),
+        },
+        &t,
+    );
+    assert_eq!(report.gate_severity(), Some(Severity::Critical));
+    assert_eq!(report.verdict, "malicious");
+    assert!(report.detections.iter().any(|d| d.rule == DETECTION_FLOOD));
+}

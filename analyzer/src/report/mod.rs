@@ -430,6 +430,7 @@ impl Report {
     /// Assembles the report of a finished run.
     pub fn build(facts: RunFacts<'_>, trace: &RunTrace) -> Report {
         let mut detections: Vec<Detection> = trace.detections().to_vec();
+        detections.extend(trace.detection_overflow());
         detections.extend(crate::detect::drift::drift(trace, &facts.outcome.changes));
         crate::detect::drift::refine(&mut detections, facts.layers);
         let observation = Observation::judge(&facts, trace);

@@ -29,6 +29,22 @@ fn security_severity(s: Severity) -> &'static str {
     }
 }
 
+/// Text the sample controls, made inert for SARIF viewers: `[text](url)` would be an embedded link
+/// and `{0}` a placeholder, so brackets are escaped and braces doubled (SARIF 2.1.0 §3.11.5–6).
+fn plain(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '[' => out.push_str("\\["),
+            ']' => out.push_str("\\]"),
+            '{' => out.push_str("{{"),
+            '}' => out.push_str("}}"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn severity_name(s: Severity) -> &'static str {
     s.as_str()
 }
@@ -132,7 +148,7 @@ pub fn render(r: &Report, rules: Option<&RuleSet>) -> Value {
                 "ruleId": d.rule,
                 "ruleIndex": rule_index.get(d.rule.as_str()).copied().unwrap_or(0),
                 "level": level(d.severity),
-                "message": {"text": format!("{} [{}] (pid {} {})", d.message, d.techniques.join(", "), d.process.pid, d.process.exe)},
+                "message": {"text": format!("{} ({}; pid {} {})", plain(&d.message), d.techniques.join(", "), d.process.pid, plain(&d.process.exe))},
                 "locations": [{
                     "physicalLocation": {"artifactLocation": {"uri": uri, "index": 0}},
                     "logicalLocations": [{
@@ -218,7 +234,7 @@ pub fn render(r: &Report, rules: Option<&RuleSet>) -> Value {
             "artifacts": [{
                 "location": {"uri": uri},
                 "roles": ["analysisTarget"],
-                "description": {"text": format!("container image {} ({})", r.image.reference, r.image.id)},
+                "description": {"text": format!("container image {} ({})", plain(&r.image.reference), plain(&r.image.id))},
             }],
             "invocations": [{
                 "executionSuccessful": true,
@@ -246,6 +262,10 @@ mod tests {
     #[test]
     fn levels_follow_severity() {
         assert_eq!(level(Severity::Low), "note");
+        assert_eq!(
+            plain("see [here](https://x.invalid) {0}"),
+            "see \\[here\\](https://x.invalid) {{0}}"
+        );
         assert_eq!(level(Severity::Medium), "warning");
         assert_eq!(level(Severity::High), "error");
         assert_eq!(level(Severity::Critical), "error");
