@@ -29,13 +29,44 @@ pub struct RunLock {
 }
 
 impl RunLock {
-    /// Takes the lock of a new run.
+    /// Takes the lock of a new run. The lock counts only once it is held on the file that is at
+    /// the path: another analyzer's clean-up may briefly lock the file (to see whether it is
+    /// alive) or remove it between our create and our lock; then we try again.
     pub fn acquire(run_id: &str) -> io::Result<RunLock> {
         std::fs::create_dir_all(lock_dir())?;
         let path = lock_path(run_id);
-        let file = File::create(&path)?;
-        let lock = Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|(_, e)| io::Error::from(e))?;
-        Ok(RunLock { path, _lock: lock })
+        for _ in 0..200 {
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)?;
+            match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                Ok(lock) => {
+                    if same_file(&lock, &path) {
+                        return Ok(RunLock { path, _lock: lock });
+                    }
+                    // Removed by a clean-up before we held it: start over on a new file.
+                }
+                Err((_, nix::errno::Errno::EWOULDBLOCK)) => {}
+                Err((_, e)) => return Err(io::Error::from(e)),
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        Err(io::Error::other(format!(
+            "cannot hold the run lock {}",
+            path.display()
+        )))
+    }
+}
+
+/// The locked file is the one at `path` (not a file unlinked or replaced meanwhile).
+fn same_file(file: &File, path: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
     }
 }
 
@@ -65,12 +96,20 @@ pub fn remove_dead_locks() -> Vec<String> {
     };
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        if let Some(run) = name.strip_suffix(".lock")
-            && !is_live(run)
-            && std::fs::remove_file(e.path()).is_ok()
-        {
+        let Some(run) = name.strip_suffix(".lock") else {
+            continue;
+        };
+        let Ok(file) = File::open(e.path()) else { continue };
+        // Unlinked only while we hold its lock, and only if it is still the file at that path: a
+        // run acquiring it meanwhile either holds the lock (we skip it) or sees its file gone and
+        // takes a new one.
+        let Ok(held) = Flock::lock(file, FlockArg::LockExclusiveNonblock) else {
+            continue;
+        };
+        if same_file(&held, &e.path()) && std::fs::remove_file(e.path()).is_ok() {
             removed.push(format!("lock {run}"));
         }
+        drop(held);
     }
     removed
 }
@@ -89,6 +128,24 @@ mod tests {
         drop(lock);
         assert!(!is_live("r1-test"));
         assert!(!is_live("never-existed"));
+        // Clean-ups racing a run's acquire never take the lock of a live run.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let cleaner = {
+            let stop = std::sync::Arc::clone(&stop);
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    remove_dead_locks();
+                }
+            })
+        };
+        for i in 0..300 {
+            let id = format!("race-{i}");
+            let lock = RunLock::acquire(&id).expect("lock");
+            assert!(is_live(&id), "run {id} lost its lock to a clean-up");
+            drop(lock);
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        cleaner.join().expect("cleaner");
         let _ = std::fs::remove_dir_all(dir);
     }
 }

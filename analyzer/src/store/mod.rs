@@ -216,6 +216,12 @@ impl Store {
                 )
                 .map_err(&err)?;
             for n in &report.network {
+                // DNS questions are listed by the name asked: that is a domain, not an endpoint.
+                if n.op == "dns" {
+                    ioc.execute(params![run, "domain", n.addr, Option::<i64>::None])
+                        .map_err(&err)?;
+                    continue;
+                }
                 ioc.execute(params![run, "endpoint", n.addr, Option::<i64>::None])
                     .map_err(&err)?;
                 if let Some((host, _)) = n.addr.rsplit_once(':') {
@@ -294,15 +300,43 @@ impl Store {
         let path = self.path.clone();
         let err = sql_err(&path);
         let tx = self.conn.transaction().map_err(&err)?;
-        let mut removed = 0;
-        if let Some(c) = cutoff {
-            removed += tx
-                .execute("DELETE FROM runs WHERE started_at < ?1", params![c])
-                .map_err(&err)?;
+        let mut doomed: Vec<(String, bool)> = Vec::new();
+        {
+            let mut collect = |sql: &str, arg: rusqlite::types::Value| -> Result<(), StoreError> {
+                let mut st = tx.prepare(sql).map_err(&err)?;
+                let rows = st
+                    .query_map(params![arg], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?))
+                    })
+                    .map_err(&err)?;
+                for row in rows {
+                    doomed.push(row.map_err(&err)?);
+                }
+                Ok(())
+            };
+            if let Some(c) = cutoff {
+                collect(
+                    "SELECT id, complete FROM runs WHERE started_at < ?1",
+                    rusqlite::types::Value::Text(c.to_string()),
+                )?;
+            }
+            if let Some(k) = keep {
+                collect(
+                    "SELECT id, complete FROM runs WHERE id NOT IN (SELECT id FROM runs ORDER BY started_at DESC, id DESC LIMIT ?1)",
+                    rusqlite::types::Value::Integer(i64::try_from(k).unwrap_or(i64::MAX)),
+                )?;
+            }
         }
-        if let Some(k) = keep {
+        doomed.sort();
+        doomed.dedup();
+        let mut removed = 0;
+        for (id, complete) in doomed {
+            // A run still being written (its analyzer holds the run lock) stays.
+            if !complete && crate::sandbox::runlock::is_live(&id) {
+                continue;
+            }
             removed += tx
-                .execute("DELETE FROM runs WHERE id NOT IN (SELECT id FROM runs ORDER BY started_at DESC, id DESC LIMIT ?1)", params![k as i64])
+                .execute("DELETE FROM runs WHERE id = ?1", params![id])
                 .map_err(&err)?;
         }
         tx.commit().map_err(&err)?;

@@ -76,6 +76,7 @@ const SHADOW: &[&str] = &[
     "{kind: exec, pid: 10, filename: /bin/cat, argv: [cat, /etc/shadow]}",
     "{kind: open, pid: 10, path: /etc/shadow}",
     "{kind: connect, pid: 10, fd: 3, addr: '203.0.113.7:443', error: ECONNREFUSED, ret: -111}",
+    "{kind: dns_query, pid: 10, name: c2.evil.example, path2: A, addr: '10.213.0.1:53'}",
 ];
 const QUIET: &[&str] = &[
     "{kind: exec, pid: 20, filename: /bin/true, argv: [true]}",
@@ -215,7 +216,16 @@ fn ready_questions_read_only_sql_diff_and_prune() {
             .len(),
         2
     );
-    assert!(ro.ask(&Question::Domain("*".into())).expect("domain").is_empty());
+    let d = ro
+        .ask(&Question::Domain("*.evil.example".into()))
+        .expect("domain");
+    assert_eq!((d.len(), d[0].run_id.as_str()), (1, "run-a"));
+    assert!(d[0].what.contains("c2.evil.example"), "{}", d[0].what);
+    assert!(
+        ro.ask(&Question::Domain("other.example".into()))
+            .expect("domain")
+            .is_empty()
+    );
 
     let (cols, rows) = ro
         .sql("SELECT kind, count(*) AS n FROM events GROUP BY kind ORDER BY kind")
@@ -252,11 +262,26 @@ fn ready_questions_read_only_sql_diff_and_prune() {
         ["T1003.008 OS Credential Dumping: /etc/passwd and /etc/shadow"]
     );
     assert!(section("techniques").2.is_empty());
-    assert_eq!(section("endpoints").1, ["connect 203.0.113.7:443"]);
+    assert_eq!(
+        section("endpoints").1,
+        ["connect 203.0.113.7:443", "dns c2.evil.example"]
+    );
     assert_eq!(section("programs").2, ["true"]);
 
     drop(ro);
     let mut rw = Store::open(&db).expect("open");
+    // A run in progress (incomplete, its analyzer alive: it holds its run lock) is never pruned.
+    let live = crate::analyze::new_run_id();
+    let lock = crate::sandbox::runlock::RunLock::acquire(&live);
+    rw.begin_run(&live, "img", "id", "2025-01-01T00:00:00Z", "{}")
+        .expect("begin");
+    if lock.is_ok() {
+        assert_eq!(rw.prune(Some("2025-06-01T00:00:00Z"), None).expect("prune"), 0);
+        assert_eq!(rw.runs(&RunFilter::default()).expect("runs").len(), 3);
+        drop(lock);
+    }
+    // Once its analyzer is gone, it is a leftover like any other.
+    assert_eq!(rw.prune(Some("2025-06-01T00:00:00Z"), None).expect("dead run"), 1);
     assert_eq!(rw.prune(None, Some(1)).expect("keep 1"), 1);
     let left = rw.runs(&RunFilter::default()).expect("runs");
     assert_eq!(left.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["run-b"]);
