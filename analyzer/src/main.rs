@@ -689,11 +689,30 @@ fn check_writable(path: &std::path::Path) -> anyhow::Result<()> {
 fn emit(output: Option<&std::path::Path>, rendered: &str) -> anyhow::Result<()> {
     match output {
         Some(path) => {
-            let mut tmp = path.as_os_str().to_owned();
-            tmp.push(".tmp");
-            let tmp = PathBuf::from(tmp);
-            std::fs::write(&tmp, rendered).with_context(|| format!("cannot write {}", path.display()))?;
-            std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+            use std::io::Write as _;
+            let dir = match path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => std::path::Path::new("."),
+            };
+            // A fresh, exclusively created file beside the target (never a fixed name that a
+            // symlink could redirect or another run could share), synced, then renamed over it;
+            // removed if anything fails.
+            let mut tmp = tempfile::Builder::new()
+                .prefix(".sandtrace-report-")
+                .tempfile_in(dir)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            tmp.write_all(rendered.as_bytes())
+                .and_then(|()| {
+                    use std::os::unix::fs::PermissionsExt as _;
+                    // Readable like any report, not the temporary file's private 0600.
+                    tmp.as_file()
+                        .set_permissions(std::fs::Permissions::from_mode(0o644))
+                })
+                .and_then(|()| tmp.as_file().sync_all())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            tmp.persist(path)
+                .map_err(|e| e.error)
+                .with_context(|| format!("cannot write {}", path.display()))?;
         }
         None => print!("{rendered}"),
     }

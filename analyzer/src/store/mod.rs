@@ -54,6 +54,14 @@ pub enum StoreError {
         /// Ours.
         known: i64,
     },
+    /// A `--sql` statement that is not a plain read, or reads too much.
+    #[error("database {path}: {message}")]
+    Refused {
+        /// Database file.
+        path: String,
+        /// What was refused and why.
+        message: String,
+    },
     /// No such run.
     #[error("no run {0}, or more than one run starts with it (see `sandtrace runs`)")]
     NoRun(String),
@@ -118,13 +126,29 @@ impl Store {
     /// Opens an existing database read-only: writes are refused by SQLite itself.
     pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
         let shown = path.display().to_string();
-        let conn = Connection::open_with_flags(
+        let mut conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(sql_err(&shown))?;
         conn.execute_batch("PRAGMA query_only = 1; PRAGMA busy_timeout = 5000;")
             .map_err(sql_err(&shown))?;
+        // Whatever the SQL says, a read-only store reads: SELECTs over its tables and plain
+        // functions, nothing else (no ATTACH, no writes, no pragmas, no extensions).
+        conn.authorizer(Some(|ctx: rusqlite::hooks::AuthContext<'_>| {
+            use rusqlite::hooks::{AuthAction, Authorization};
+            match ctx.action {
+                AuthAction::Select | AuthAction::Read { .. } | AuthAction::Recursive => Authorization::Allow,
+                AuthAction::Function { function_name }
+                    if !function_name.eq_ignore_ascii_case("load_extension")
+                        && !function_name.eq_ignore_ascii_case("fts3_tokenizer") =>
+                {
+                    Authorization::Allow
+                }
+                _ => Authorization::Deny,
+            }
+        }))
+        .map_err(sql_err(&shown))?;
         Ok(Store { conn, path: shown })
     }
 

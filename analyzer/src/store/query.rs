@@ -252,19 +252,63 @@ impl Store {
 
     /// Runs arbitrary SQL; the caller opened the store read-only, so writes are refused.
     pub fn sql(&self, sql: &str) -> Result<(Vec<String>, Vec<Vec<String>>), StoreError> {
+        let refused = |why: &str| StoreError::Refused {
+            path: self.path.clone(),
+            message: format!("refused: {why} (only one SELECT or WITH ... SELECT is run)"),
+        };
+        let first = first_keyword(sql).to_ascii_uppercase();
+        if first != "SELECT" && first != "WITH" && first != "VALUES" {
+            return Err(refused(&format!("{first} is not a query")));
+        }
         let mut stmt = self.conn.prepare(sql).map_err(sql_err(&self.path))?;
+        if !stmt.readonly() {
+            return Err(refused("the statement would write"));
+        }
         let cols: Vec<String> = stmt.column_names().map(str::to_string).collect();
         let n = cols.len();
-        let rows = stmt
-            .query_map([], |r| {
+        let started = std::time::Instant::now();
+        let mut rows = stmt.query([]).map_err(sql_err(&self.path))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(sql_err(&self.path))? {
+            if out.len() >= MAX_SQL_ROWS {
+                return Err(refused(&format!("more than {MAX_SQL_ROWS} rows: add a LIMIT")));
+            }
+            if started.elapsed() > MAX_SQL_TIME {
+                return Err(refused(&format!(
+                    "over {} s: narrow the query",
+                    MAX_SQL_TIME.as_secs()
+                )));
+            }
+            out.push(
                 (0..n)
                     .map(|i| r.get::<_, Value>(i).map(get_str))
                     .collect::<Result<Vec<_>, _>>()
-            })
-            .map_err(sql_err(&self.path))?;
-        let rows = rows.collect::<Result<_, _>>().map_err(sql_err(&self.path))?;
-        Ok((cols, rows))
+                    .map_err(sql_err(&self.path))?,
+            );
+        }
+        Ok((cols, out))
     }
+}
+
+/// Most rows `--sql` returns.
+pub const MAX_SQL_ROWS: usize = 100_000;
+/// Longest a `--sql` query may run.
+pub const MAX_SQL_TIME: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The first keyword of a statement, after white space and comments.
+fn first_keyword(sql: &str) -> &str {
+    let mut s = sql.trim_start();
+    loop {
+        if let Some(rest) = s.strip_prefix("--") {
+            s = rest.split_once('\n').map_or("", |(_, r)| r).trim_start();
+        } else if let Some(rest) = s.strip_prefix("/*") {
+            s = rest.split_once("*/").map_or("", |(_, r)| r).trim_start();
+        } else {
+            break;
+        }
+    }
+    let end = s.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(s.len());
+    &s[..end]
 }
 
 /// What one run has and the other has not, by category.

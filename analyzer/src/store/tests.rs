@@ -235,18 +235,37 @@ fn ready_questions_read_only_sql_diff_and_prune() {
         rows.contains(&vec!["open".to_string(), "2".to_string()]),
         "{rows:?}"
     );
+    let outside = db.with_file_name("copied.db");
+    let vacuum = format!("VACUUM INTO '{}'", outside.display());
+    let attach = format!("ATTACH DATABASE '{}' AS x", outside.display());
     for write in [
         "DELETE FROM runs",
         "DROP TABLE events",
         "INSERT INTO runs (id) VALUES ('x')",
         "PRAGMA user_version = 0",
+        vacuum.as_str(),
+        attach.as_str(),
+        "  -- a comment first\n /* and another */ VACUUM",
+        "WITH x AS (SELECT 1) DELETE FROM runs",
+        "SELECT load_extension('/tmp/evil.so')",
+        "SELECT 1; DELETE FROM runs",
     ] {
         let e = ro.sql(write).expect_err("writes refused");
+        let text = e.to_string();
         assert!(
-            e.to_string().contains("readonly") || e.to_string().contains("read-only"),
+            ["readonly", "read-only", "refused", "not authorized", "prohibited"]
+                .iter()
+                .any(|w| text.contains(w)),
             "{write}: {e}"
         );
     }
+    assert!(!outside.exists(), "VACUUM INTO wrote a file");
+    assert_eq!(
+        ro.sql("-- runs\nWITH r AS (SELECT id FROM runs) SELECT count(*) FROM r")
+            .expect("a plain read")
+            .1,
+        [["2"]]
+    );
     let stored = serde_json::to_value(ro.report("run-a").expect("report")).expect("json");
     assert_eq!(
         stored,
