@@ -183,24 +183,32 @@ pub async fn analyze(
         "memory_bytes": cfg.memory_bytes, "cmd": cfg.cmd, "rules": rules.rules().len(),
         "profile": cfg.profile.as_str(),
     });
-    store.begin_run(
-        &run_id,
-        &image.reference,
-        &image.id,
-        &now_rfc3339(),
-        &options.to_string(),
-    )?;
-    let writer = crate::store::EventWriter::start(&db_path, &run_id)?;
-    let network = if cfg.network == crate::sandbox::NetworkMode::Sinkhole {
-        match sandbox.create_sink_network(&run_id).await {
-            Ok(n) => Some(n),
-            Err(e) => {
-                let _ = cgroup.remove();
-                return Err(e.into());
+    // From here on the run cgroup exists: every way out removes it.
+    let prepared = async {
+        store.begin_run(
+            &run_id,
+            &image.reference,
+            &image.id,
+            &now_rfc3339(),
+            &options.to_string(),
+        )?;
+        let writer = crate::store::EventWriter::start(&db_path, &run_id)?;
+        let network = if cfg.network == crate::sandbox::NetworkMode::Sinkhole {
+            Some(sandbox.create_sink_network(&run_id).await?)
+        } else {
+            None
+        };
+        Ok::<_, AnalyzeError>((writer, network))
+    }
+    .await;
+    let (writer, network) = match prepared {
+        Ok(p) => p,
+        Err(e) => {
+            if let Err(c) = cgroup.remove() {
+                tracing::warn!(error = %c, "cannot remove the run cgroup");
             }
+            return Err(e);
         }
-    } else {
-        None
     };
     let run = RunSetup {
         sandbox: &sandbox,

@@ -38,6 +38,18 @@ pub struct CgroupMount {
     pub path: PathBuf,
     /// True for cgroup2.
     pub v2: bool,
+    /// The directory of the hierarchy mounted there (`/` for the whole hierarchy; deeper when a
+    /// container or a cgroup namespace mounted only its part).
+    pub root: String,
+}
+
+impl CgroupMount {
+    /// Depth below the hierarchy's root of a directory `name` created at this mount point: what
+    /// `bpf_get_current_ancestor_cgroup_id` must be asked for.
+    pub fn level_of_child(&self) -> u32 {
+        let depth = self.root.split('/').filter(|c| !c.is_empty()).count();
+        u32::try_from(depth).unwrap_or(u32::MAX).saturating_add(1)
+    }
 }
 
 /// Lists cgroup mounts from `/proc/self/mountinfo` text.
@@ -51,7 +63,8 @@ pub fn parse_mountinfo(text: &str) -> Vec<CgroupMount> {
         let Some(fstype) = right.split_whitespace().next() else {
             continue;
         };
-        let Some(mount_point) = left.split_whitespace().nth(4) else {
+        let mut fields = left.split_whitespace();
+        let (Some(root), Some(mount_point)) = (fields.nth(3), fields.next()) else {
             continue;
         };
         let v2 = match fstype {
@@ -62,6 +75,7 @@ pub fn parse_mountinfo(text: &str) -> Vec<CgroupMount> {
         out.push(CgroupMount {
             path: PathBuf::from(unescape_mount(mount_point)),
             v2,
+            root: unescape_mount(root),
         });
     }
     out
@@ -90,6 +104,7 @@ pub struct RunCgroup {
     name: String,
     v2_dir: PathBuf,
     id: u64,
+    level: u32,
 }
 
 impl RunCgroup {
@@ -111,7 +126,12 @@ impl RunCgroup {
                 source,
             })?
             .ino();
-        Ok(RunCgroup { name, v2_dir, id })
+        Ok(RunCgroup {
+            name,
+            v2_dir,
+            id,
+            level: v2.level_of_child(),
+        })
     }
 
     /// The cgroup v2 id (inode number of the directory), which `bpf_get_current_ancestor_cgroup_id` returns.
@@ -119,9 +139,12 @@ impl RunCgroup {
         self.id
     }
 
-    /// Depth below the v2 root.
+    /// Depth below the v2 hierarchy's root, from where that hierarchy is mounted (a run cgroup
+    /// created under a mount of `/docker/x` sits at level 3). Under a cgroup namespace the mount
+    /// root is relative to the namespace and the probes may see nothing: a run whose entrypoint
+    /// was never seen then fails (exit 2) rather than reading clean.
     pub fn level(&self) -> u32 {
-        1
+        self.level
     }
 
     /// The `--cgroup-parent` value for Docker.
@@ -221,18 +244,31 @@ garbage line";
             vec![
                 CgroupMount {
                     path: "/sys/fs/cgroup/unified".into(),
-                    v2: true
+                    v2: true,
+                    root: "/".into(),
                 },
                 CgroupMount {
                     path: "/sys/fs/cgroup/pids".into(),
-                    v2: false
+                    v2: false,
+                    root: "/".into(),
                 },
                 CgroupMount {
                     path: "/sys/fs/cgroup/my dir".into(),
-                    v2: false
+                    v2: false,
+                    root: "/".into(),
                 },
             ]
         );
+        assert_eq!(m[0].level_of_child(), 1);
+    }
+
+    #[test]
+    fn the_level_follows_where_the_hierarchy_is_mounted() {
+        // A container (or a nested hierarchy) that mounts only its own part of the v2 tree.
+        let text = "41 30 0:27 /docker/abc123 /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw";
+        let m = parse_mountinfo(text);
+        assert_eq!(m[0].root, "/docker/abc123");
+        assert_eq!(m[0].level_of_child(), 3);
     }
 
     #[test]

@@ -99,10 +99,10 @@ fn ip(args: &[&str]) -> Result<(), SinkholeError> {
     }
 }
 
-fn write_sysctl(path: &str, value: &str) {
-    if let Err(e) = std::fs::write(path, value) {
-        tracing::debug!(%path, error = %e, "sysctl not set");
-    }
+/// Isolation is not best effort: a setting that cannot be made fails the run.
+fn write_sysctl(path: &str, value: &str) -> Result<(), SinkholeError> {
+    std::fs::write(path, value)
+        .map_err(|e| SinkholeError::Setup(format!("cannot isolate the run network: {path} = {value}: {e}")))
 }
 
 /// CLOCK_BOOTTIME in ns, the clock of the probes' timestamps.
@@ -171,14 +171,18 @@ impl Sinkhole {
             }
         };
         // The host end: a bare bridge port, no address, no IPv6, answering no ARP.
-        for (dev, v6) in [(&net.bridge, true), (&host_veth, true)] {
-            write_sysctl(&format!("/proc/sys/net/ipv4/conf/{dev}/arp_ignore"), "8");
-            write_sysctl(&format!("/proc/sys/net/ipv4/conf/{dev}/forwarding"), "0");
-            if v6 {
-                write_sysctl(&format!("/proc/sys/net/ipv6/conf/{dev}/disable_ipv6"), "1");
+        let isolated = [&net.bridge, &host_veth].into_iter().try_for_each(|dev| {
+            write_sysctl(&format!("/proc/sys/net/ipv4/conf/{dev}/arp_ignore"), "8")?;
+            write_sysctl(&format!("/proc/sys/net/ipv4/conf/{dev}/forwarding"), "0")?;
+            // Without IPv6 support in the kernel there is no IPv6 to turn off.
+            let v6 = format!("/proc/sys/net/ipv6/conf/{dev}/disable_ipv6");
+            if std::path::Path::new("/proc/sys/net/ipv6").exists() {
+                write_sysctl(&v6, "1")?;
             }
-        }
-        if let Err(e) = ip(&["link", "set", &host_veth, "master", &net.bridge])
+            Ok(())
+        });
+        if let Err(e) = isolated
+            .and_then(|()| ip(&["link", "set", &host_veth, "master", &net.bridge]))
             .and_then(|()| ip(&["link", "set", &host_veth, "up"]))
         {
             sink.finish();
