@@ -18,6 +18,9 @@ pub enum Which {
     Rules,
     /// Store insert rate and ready-question latency at 10M events over 1,000 runs (no root needed).
     Store,
+    /// `--archive` of the real postgres image (`docker save`, ~1 GB): load + analyze with the image
+    /// present, and with only its base layers present.
+    Archive,
 }
 
 const OPENS: &str = "200000";
@@ -28,7 +31,86 @@ pub fn run(which: Which, write: bool, runs: usize) -> Result<()> {
         Which::Capture => capture(write, runs.max(1)),
         Which::Rules => cargo_bench("rules", write),
         Which::Store => cargo_bench("store", write),
+        Which::Archive => archive(write),
     }
+}
+
+/// One `sandtrace analyze --archive`: (wall seconds, load ms, nothing loaded).
+fn analyze_archive(tar: &std::path::Path) -> Result<(f64, f64, bool)> {
+    let bin = root().join("target/release/sandtrace");
+    let t = Instant::now();
+    let out = Command::new(&bin)
+        .args(["analyze", "--archive"])
+        .arg(tar)
+        .args([
+            "--format",
+            "json",
+            "--quiet",
+            "--timeout",
+            "10s",
+            "--max-events",
+            "0",
+        ])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("sandtrace analyze")?;
+    let wall = t.elapsed().as_secs_f64();
+    if out.status.code() == Some(2) {
+        bail!("sandtrace analyze --archive failed");
+    }
+    let report: Value = serde_json::from_slice(&out.stdout).context("report JSON")?;
+    let a = &report["sandbox"]["archive"];
+    Ok((
+        wall,
+        a["load_ms"].as_f64().unwrap_or(f64::NAN),
+        a["already_present"].as_bool().unwrap_or(false),
+    ))
+}
+
+fn archive(write: bool) -> Result<()> {
+    crate::setup::run()?;
+    exec(cargo().args(["build", "--release", "-p", "sandtrace"]))?;
+    corpus::build(&["r-postgres".to_string()])?;
+    let image = corpus::image_name("r-postgres");
+    let dir = root().join("target/bench");
+    std::fs::create_dir_all(&dir)?;
+    let tar = dir.join("r-postgres.tar");
+    exec(Command::new(DOCKER).args(["save", "-o"]).arg(&tar).arg(&image))?;
+    let size_mb = std::fs::metadata(&tar)?.len() as f64 / 1e6;
+    // Image present: the manifest names a content id that is in the store; nothing is loaded.
+    let (warm_wall, warm_load, warm_skipped) = analyze_archive(&tar)?;
+    // Image absent (its base layers stay): Docker reads the whole archive.
+    exec(
+        Command::new(DOCKER)
+            .args(["rmi", "-f", &image])
+            .stdout(Stdio::null()),
+    )?;
+    let (cold_wall, cold_load, cold_skipped) = analyze_archive(&tar)?;
+    // For comparison: the plain CLI, with the image present again.
+    let t = Instant::now();
+    exec(
+        Command::new(DOCKER)
+            .args(["load", "-q", "-i"])
+            .arg(&tar)
+            .stdout(Stdio::null()),
+    )?;
+    let docker_load = t.elapsed().as_secs_f64();
+    let _ = std::fs::remove_file(&tar);
+    let table = format!(
+        "Archive: `docker save` of sandtrace-corpus/r-postgres ({size_mb:.0} MB: Debian bookworm rootfs with          postgres, nginx, redis, a JVM, node, gcc), analysed with `--timeout 10s`.\n\n\
+         | case | archive step | analyze wall time |\n|---|---|---|\n\
+         | image present (nothing loaded: {warm_skipped}) | {:.2} s | {warm_wall:.1} s |\n\
+         | image absent, base layers present (loaded: {}) | {:.1} s | {cold_wall:.1} s |\n\
+         | `docker load -i` of the same archive, image present | {docker_load:.1} s | — |\n",
+        warm_load / 1000.0,
+        !cold_skipped,
+        cold_load / 1000.0,
+    );
+    println!("{table}");
+    if write {
+        write_section("archive", "cargo xtask bench archive --write", &table)?;
+    }
+    Ok(())
 }
 
 /// The workload's own figure: `{"elapsed_ns": ...}` printed by tests/corpus/bench-workload.
@@ -88,6 +170,9 @@ fn traced() -> Result<Traced> {
             "--quiet",
             "--timeout",
             "300s",
+            // The same hardening as the untraced runs.
+            "--sandbox",
+            "strict",
         ])
         .args(["--max-events", "0", "--", OPENS, FORKS])
         .stderr(Stdio::inherit())
@@ -197,7 +282,7 @@ fn write_section(name: &str, command: &str, body: &str) -> Result<()> {
     let date = String::from_utf8_lossy(&Command::new("date").args(["-u", "+%Y-%m-%d"]).output()?.stdout)
         .trim()
         .to_string();
-    let who = if name == "capture" {
+    let who = if name == "capture" || name == "archive" {
         " (as root)"
     } else {
         " (no root needed)"

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Entrypoint of the r-jvm corpus image: start the readiness probe, then exec the JVM.
+set -eu
+
+probe() {
+	i=0
+	while [ "$i" -lt 100 ]; do
+		if curl -fsS -o /dev/null http://127.0.0.1:8080/healthz 2>/dev/null; then
+			echo "ready: jvm answered GET /healthz with 200"
+			return 0
+		fi
+		i=$((i + 1))
+		sleep 0.2
+	done
+	echo "probe: jvm did not answer within 20 s" >&2
+}
+
+if [ "${1:-}" = java ]; then
+	{ probe || true; } &
+fi
+exec "$@"
