@@ -393,3 +393,96 @@ fn bad_policy_is_one_line_and_exit_2_before_anything_runs() {
     let out = sandtrace(&["analyze", "img", "--output", "/nonexistent/dir/report.json"]);
     assert_usage_error(&out);
 }
+
+/// An archive whose manifest claims a tag the host already has (`docker load` would repoint it
+/// for the whole host): the run loads it under sandtrace's own tag and the host's tag is untouched.
+#[test]
+fn an_archive_claiming_an_existing_tag_does_not_retag_the_host() {
+    if !privileged() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("sandtrace-cli-retag-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let victim = "sandtrace-corpus/marker-a:latest";
+    let before = docker(&["image", "inspect", "-f", "{{.Id}}", victim]);
+    // A fresh image (its own content id), saved, then removed so that it must really be loaded.
+    let unique = format!("sandtrace-test/retag:{}", std::process::id());
+    let cid = docker(&["create", "sandtrace-corpus/basic:latest"]);
+    docker(&[
+        "commit",
+        "--change",
+        &format!("LABEL sandtrace.test={}", std::process::id()),
+        cid.trim(),
+        &unique,
+    ]);
+    docker(&["rm", cid.trim()]);
+    let id = docker(&["image", "inspect", "-f", "{{.Id}}", &unique]);
+    let saved = dir.join("saved.tar");
+    docker(&["save", "-o", &saved.to_string_lossy(), &unique]);
+    docker(&["rmi", &unique]);
+    // The hostile archive: the same content, its manifest claiming the victim's tag.
+    let hostile = dir.join("hostile.tar");
+    {
+        use std::io::Read;
+        let mut input = tar::Archive::new(std::fs::File::open(&saved).expect("open"));
+        let mut out = tar::Builder::new(std::fs::File::create(&hostile).expect("create"));
+        for e in input.entries().expect("tar") {
+            let mut e = e.expect("entry");
+            let name = e.path().expect("path").into_owned();
+            let mut h = e.header().clone();
+            if name.as_os_str() == "manifest.json" {
+                let mut text = String::new();
+                e.read_to_string(&mut text).expect("manifest");
+                let mut m: serde_json::Value = serde_json::from_str(&text).expect("json");
+                m[0]["RepoTags"] = serde_json::json!([victim]);
+                let bytes = serde_json::to_vec(&m).expect("json");
+                h.set_size(bytes.len() as u64);
+                h.set_cksum();
+                out.append_data(&mut h, &name, bytes.as_slice()).expect("append");
+            } else if h.entry_type().is_symlink() {
+                let target = e.link_name().expect("link").expect("target").into_owned();
+                out.append_link(&mut h, &name, target).expect("append link");
+            } else {
+                out.append_data(&mut h, &name, &mut e).expect("append");
+            }
+        }
+        out.finish().expect("finish");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_sandtrace"))
+        .env("SANDTRACE_DB", test_db())
+        .args([
+            "analyze",
+            "--quiet",
+            "--format",
+            "json",
+            "--timeout",
+            "10s",
+            "--archive",
+        ])
+        .arg(&hostile)
+        .output()
+        .expect("run sandtrace");
+    assert_ne!(
+        out.status.code(),
+        Some(2),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
+    assert_eq!(report["image"]["id"], id.trim());
+    assert_eq!(report["sandbox"]["archive"]["already_present"], false);
+    assert_eq!(
+        docker(&["image", "inspect", "-f", "{{.Id}}", victim]),
+        before,
+        "the host's tag was repointed"
+    );
+    // Loaded under sandtrace's own tag, named by content.
+    let hex = id.trim().trim_start_matches("sha256:");
+    let ours = format!("sandtrace-archive/{}:loaded", &hex[..12]);
+    assert_eq!(
+        docker(&["image", "inspect", "-f", "{{.Id}}", &ours]).trim(),
+        id.trim()
+    );
+    docker(&["rmi", &ours]);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -250,6 +250,74 @@ pub fn archive_image_ids(path: &Path) -> Result<Vec<(String, Option<String>)>, S
     Ok(Vec::new())
 }
 
+/// The tag an archive's image is loaded under: sandtrace's own namespace, named by content, so
+/// no tag of the host's is ever touched.
+pub fn archive_tag(config_hex: &str) -> String {
+    let short: String = config_hex
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .take(12)
+        .collect();
+    format!("sandtrace-archive/{short}:loaded")
+}
+
+/// Copies a `docker save` archive to `out` with its tags replaced by [`archive_tag`]: `RepoTags`
+/// of manifest.json rewritten, the legacy `repositories` file left out.
+pub fn retag_archive(path: &Path, out: impl std::io::Write) -> Result<(), String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut archive = tar::Archive::new(std::io::BufReader::with_capacity(1 << 20, file));
+    let mut builder = tar::Builder::new(out);
+    builder.mode(tar::HeaderMode::Complete);
+    for entry in archive.entries().map_err(|e| format!("not a tar archive: {e}"))? {
+        let mut entry = entry.map_err(|e| format!("not a tar archive: {e}"))?;
+        let name = entry.path().map_err(|e| e.to_string())?.into_owned();
+        let mut header = entry.header().clone();
+        let plain = name.to_string_lossy().trim_start_matches("./").to_string();
+        if plain == "repositories" {
+            continue;
+        }
+        if plain == "manifest.json" {
+            let mut text = String::new();
+            entry
+                .by_ref()
+                .take(4 << 20)
+                .read_to_string(&mut text)
+                .map_err(|e| format!("manifest.json: {e}"))?;
+            let mut manifest: Vec<serde_json::Value> =
+                serde_json::from_str(&text).map_err(|e| format!("manifest.json: {e}"))?;
+            for m in &mut manifest {
+                let config = m["Config"].as_str().unwrap_or_default();
+                let name = config.rsplit('/').next().unwrap_or(config);
+                let tag = archive_tag(name.strip_suffix(".json").unwrap_or(name));
+                m["RepoTags"] = serde_json::json!([tag]);
+            }
+            let bytes = serde_json::to_vec(&manifest).map_err(|e| e.to_string())?;
+            header.set_size(bytes.len() as u64);
+            builder
+                .append_data(&mut header, &name, bytes.as_slice())
+                .map_err(|e| format!("rewriting the archive: {e}"))?;
+            continue;
+        }
+        let kind = header.entry_type();
+        let written = if kind.is_symlink() || kind.is_hard_link() {
+            let target = entry
+                .link_name()
+                .map_err(|e| e.to_string())?
+                .map(std::borrow::Cow::into_owned)
+                .unwrap_or_default();
+            builder.append_link(&mut header, &name, target)
+        } else {
+            builder.append_data(&mut header, &name, &mut entry)
+        };
+        written.map_err(|e| format!("rewriting the archive: {e}"))?;
+    }
+    builder
+        .into_inner()
+        .and_then(|mut w| w.flush())
+        .map_err(|e| format!("rewriting the archive: {e}"))
+}
+
 #[derive(Deserialize)]
 struct ManifestEntry {
     #[serde(rename = "Config")]
@@ -370,9 +438,12 @@ impl Sandbox {
                 took: started.elapsed(),
             });
         }
-        let file = tokio::fs::File::open(path)
-            .await
-            .map_err(|e| archive_err(e.to_string()))?;
+        // The archive goes to Docker through a pipe, rewritten on the way so that it names no tag
+        // of the host's: an archive claiming `alpine:latest` must not repoint it.
+        let (reader, writer) = std::io::pipe().map_err(|e| archive_err(e.to_string()))?;
+        let source = path.to_path_buf();
+        let rewriter = tokio::task::spawn_blocking(move || retag_archive(&source, writer));
+        let file = tokio::fs::File::from_std(std::fs::File::from(std::os::fd::OwnedFd::from(reader)));
         let body = futures_util::stream::unfold(file, |mut f| async move {
             use tokio::io::AsyncReadExt;
             let mut buf = vec![0u8; 1 << 20];
@@ -388,10 +459,18 @@ impl Sandbox {
         let options = ImportImageOptionsBuilder::default().quiet(true).build();
         let mut stream = self.docker.import_image_stream(options, body, None);
         let mut loaded = Vec::new();
+        let mut failure = None;
         while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| archive_err(e.to_string()))?;
+            let info = match item {
+                Ok(i) => i,
+                Err(e) => {
+                    failure = Some(e.to_string());
+                    break;
+                }
+            };
             if let Some(err) = info.error_detail.and_then(|d| d.message) {
-                return Err(archive_err(err));
+                failure = Some(err);
+                break;
             }
             for line in info.stream.iter().flat_map(|s| s.lines()) {
                 if let Some(r) = line
@@ -401,6 +480,16 @@ impl Sandbox {
                     loaded.push(r.trim().to_string());
                 }
             }
+        }
+        drop(stream);
+        // The rewriter's own error says more than Docker's "unexpected EOF".
+        match rewriter.await {
+            Ok(Err(e)) => return Err(archive_err(e)),
+            Err(e) => return Err(archive_err(e.to_string())),
+            Ok(Ok(())) => {}
+        }
+        if let Some(e) = failure {
+            return Err(archive_err(e));
         }
         // The manifest's content ids name exactly what was loaded; fall back to Docker's words.
         let (images, tags) = if ids.is_empty() {
@@ -881,6 +970,33 @@ mod tests {
         let bad = archive(&[("manifest.json", br#"[{"Config":"../../etc/passwd"}]"#)]);
         assert!(archive_image_ids(&bad).is_err());
         let _ = std::fs::remove_file(bad);
+        // Rewritten on the way to Docker: our own tag, no `repositories`, everything else intact.
+        let claims =
+            format!(r#"[{{"Config":"{hex}.json","RepoTags":["alpine:latest"],"Layers":["l/layer.tar"]}}]"#);
+        let long = format!("{}/layer.tar", "d".repeat(120));
+        let p = archive(&[
+            ("repositories", br#"{"alpine":{"latest":"x"}}"#),
+            ("l/layer.tar", b"layer bytes"),
+            (long.as_str(), b"long name"),
+            ("manifest.json", claims.as_bytes()),
+        ]);
+        let mut out = Vec::new();
+        retag_archive(&p, &mut out).expect("retag");
+        let mut names = Vec::new();
+        let mut manifest = String::new();
+        for e in tar::Archive::new(out.as_slice()).entries().expect("tar") {
+            use std::io::Read;
+            let mut e = e.expect("entry");
+            let name = e.path().expect("path").to_string_lossy().into_owned();
+            if name == "manifest.json" {
+                e.read_to_string(&mut manifest).expect("read");
+            }
+            names.push(name);
+        }
+        assert_eq!(names, ["l/layer.tar", long.as_str(), "manifest.json"]);
+        assert!(!manifest.contains("alpine"), "{manifest}");
+        assert!(manifest.contains(&archive_tag(&hex)), "{manifest}");
+        let _ = std::fs::remove_file(p);
         let none = archive(&[("x", b"y")]);
         assert_eq!(archive_image_ids(&none).expect("no manifest"), []);
         let _ = std::fs::remove_file(none);
