@@ -519,7 +519,10 @@ impl RunTrace {
                         self.resolve(i, &path2, fd)
                     });
                 }
-                if REFUSED_ERRNOS.contains(&sys.ret) {
+                // Only root being refused is the sandbox's doing: an unprivileged process is refused
+                // the same in production (sshd's privilege-separated child checks that it can no
+                // longer become root).
+                if REFUSED_ERRNOS.contains(&sys.ret) && ev.uid == 0 {
                     let class = if NEEDED_KINDS.contains(&ev.kind) {
                         Some(&mut self.refused.needed)
                     } else if CONTAINED_KINDS.contains(&ev.kind) {

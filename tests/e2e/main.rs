@@ -279,6 +279,55 @@ fn corpus_images_show_their_expected_techniques() {
     );
 }
 
+/// The real benign images (those with a `ready` line) in `--sandbox strict`: with every capability
+/// dropped and no-new-privileges, images that start as root and drop to a service user cannot
+/// start, and the run must say so (incomplete observation), never a bare "clean".
+#[test]
+fn real_images_in_the_strict_profile_are_marked_incomplete() {
+    if !privileged() {
+        return;
+    }
+    let cases: Vec<_> = sandtrace_e2e::corpus_cases()
+        .expect("corpus")
+        .into_iter()
+        .filter(|c| c.strict_incomplete)
+        .map(|mut c| {
+            c.strict = true;
+            c.timeout_s = c.timeout_s.min(15);
+            c
+        })
+        .collect();
+    assert!(
+        cases.len() >= 4,
+        "real images that need privileges to start: {}",
+        cases.len()
+    );
+    let mut failures = Vec::new();
+    let mut incomplete = Vec::new();
+    for chunk in cases.chunks(2) {
+        let opts: Vec<_> = chunk.iter().map(|c| c.options()).collect();
+        for (case, result) in chunk.iter().zip(run_concurrently(&opts)) {
+            match result {
+                Err(e) => failures.push(format!("{}: analysis failed: {e:#}", case.name)),
+                Ok(r) => {
+                    assert_eq!(r.sandbox.profile, "strict");
+                    if r.observation.complete {
+                        failures.push(format!(
+                            "{}: strict run not marked incomplete (exit {}, refused {:?})",
+                            case.name, r.sandbox.exit_code, r.observation.refused
+                        ));
+                    } else {
+                        incomplete.push(format!("{}: {}", case.name, r.observation.reasons.join("; ")));
+                    }
+                    assert_nothing_left(&r.run_id);
+                }
+            }
+        }
+    }
+    eprintln!("strict profile:\n{}", incomplete.join("\n"));
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 /// Two real runs stored in the real database, then asked about across runs and compared.
 #[test]
 fn stored_runs_answer_forensics_questions() {

@@ -184,6 +184,15 @@ pub struct CorpusCase {
     pub timeout_s: u64,
     /// Run with the network sinkhole (`"network": "sinkhole"`).
     pub sinkhole: bool,
+    /// A line the service prints once it really served (`"ready"`): the image really ran.
+    pub ready: Option<String>,
+    /// Rule ids that must fire (`"rules"`).
+    pub rules: Vec<String>,
+    /// Sandbox profile (`"sandbox": "strict"`; default otherwise).
+    pub strict: bool,
+    /// In `--sandbox strict` this image cannot start (`"strict_incomplete": true`: it starts as
+    /// root and drops to a service user, or chowns its data).
+    pub strict_incomplete: bool,
 }
 
 impl CorpusCase {
@@ -193,6 +202,9 @@ impl CorpusCase {
         o.sandbox.timeout = std::time::Duration::from_secs(self.timeout_s);
         if self.sinkhole {
             o.sandbox.network = sandtrace::sandbox::NetworkMode::Sinkhole;
+        }
+        if self.strict {
+            o.sandbox.profile = sandtrace::sandbox::SandboxProfile::Strict;
         }
         o
     }
@@ -206,15 +218,40 @@ impl CorpusCase {
                 out.push(format!("{}: expected {t}, found {found:?}", self.name));
             }
         }
+        let rules: Vec<&str> = r.detections.iter().map(|d| d.rule.as_str()).collect();
+        for rule in &self.rules {
+            if !rules.contains(&rule.as_str()) {
+                out.push(format!("{}: expected rule {rule}, found {rules:?}", self.name));
+            }
+        }
         if self.benign {
+            // A benign image passes a `--fail-on medium` gate: nothing at or above medium.
             for d in &r.detections {
-                if d.severity >= sandtrace::report::Severity::High {
+                if d.severity >= sandtrace::report::Severity::Medium {
                     out.push(format!(
                         "{}: benign image got {:?} detection {}: {}",
                         self.name, d.severity, d.rule, d.message
                     ));
                 }
             }
+            if !r.observation.complete {
+                out.push(format!(
+                    "{}: benign image marked incomplete: {:?}",
+                    self.name, r.observation.reasons
+                ));
+            }
+        }
+        if let Some(ready) = &self.ready
+            && !r.sandbox.stdout.contains(ready.as_str())
+            && !r.sandbox.stderr.contains(ready.as_str())
+        {
+            out.push(format!(
+                "{}: the service never said {ready:?} (it did not really run); exit {}, stdout: {}, stderr: {}",
+                self.name,
+                r.sandbox.exit_code,
+                tail(&r.sandbox.stdout),
+                tail(&r.sandbox.stderr)
+            ));
         }
         for d in &r.detections {
             if d.evidence.is_empty() {
@@ -223,6 +260,12 @@ impl CorpusCase {
         }
         out
     }
+}
+
+/// The last 400 characters of a text (for messages).
+fn tail(s: &str) -> String {
+    let n = s.chars().count();
+    s.chars().skip(n.saturating_sub(400)).collect()
 }
 
 /// Corpus images that carry an `expected.json`.
@@ -245,6 +288,13 @@ pub fn corpus_cases() -> Result<Vec<CorpusCase>> {
             benign: v["benign"].as_bool().unwrap_or(false),
             timeout_s: v["timeout_s"].as_u64().unwrap_or(20),
             sinkhole: v["network"] == "sinkhole",
+            ready: v["ready"].as_str().map(String::from),
+            rules: v["rules"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|t| t.as_str().map(String::from)).collect())
+                .unwrap_or_default(),
+            strict: v["sandbox"] == "strict",
+            strict_incomplete: v["strict_incomplete"].as_bool().unwrap_or(false),
         });
     }
     cases.sort_by(|a, b| a.name.cmp(&b.name));

@@ -1142,12 +1142,18 @@ fn chown_call(path: &str, ret: i64) -> SyscallData {
 #[test]
 fn refused_privileged_calls_are_counted_by_need() {
     let mut run = started("/");
+    // Root in the container, as images start.
+    let root = |run: &mut Run, kind: EventKind, data: SyscallData| {
+        let mut e = sys(100, kind, data);
+        e.uid = 0;
+        run.feed(e);
+    };
     for _ in 0..12 {
-        run.sys(100, EventKind::Chown, chown_call("/var/lib/postgresql", -1));
+        root(&mut run, EventKind::Chown, chown_call("/var/lib/postgresql", -1));
     }
-    run.sys(100, EventKind::Chown, chown_call("/data", 0));
-    run.sys(
-        100,
+    root(&mut run, EventKind::Chown, chown_call("/data", 0));
+    root(
+        &mut run,
         EventKind::SetId,
         SyscallData {
             syscall: "setuid".into(),
@@ -1156,8 +1162,8 @@ fn refused_privileged_calls_are_counted_by_need() {
             ..SyscallData::default()
         },
     );
-    run.sys(
-        100,
+    root(
+        &mut run,
         EventKind::Mount,
         SyscallData {
             syscall: "mount".into(),
@@ -1167,7 +1173,20 @@ fn refused_privileged_calls_are_counted_by_need() {
         },
     );
     // A refused open is not a privileged action.
-    run.sys(100, EventKind::Open, openat(AT_FDCWD, "/etc/shadow", 0, -13));
+    root(&mut run, EventKind::Open, openat(AT_FDCWD, "/etc/shadow", 0, -13));
+    // An unprivileged process refused setuid(0) is refused the same in production.
+    let mut unprivileged = sys(
+        100,
+        EventKind::SetId,
+        SyscallData {
+            syscall: "setresuid".into(),
+            ret: -1,
+            ids: vec![-1, 0, -1],
+            ..SyscallData::default()
+        },
+    );
+    unprivileged.uid = 102;
+    run.feed(unprivileged);
     let r = run.trace.refusals();
     assert_eq!(r.needed.get("chown"), Some(&12));
     assert_eq!(r.needed.get("setuid"), Some(&1));

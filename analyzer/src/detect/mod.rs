@@ -482,6 +482,11 @@ impl Detector {
         {
             return false;
         }
+        if let Some(g) = &c.not_program
+            && program_names(f.exe, f.argv, &ev.comm).any(|n| g.is_match(n))
+        {
+            return false;
+        }
         if c.exe.as_ref().is_some_and(|g| !g.is_match(f.exe))
             || c.comm.as_ref().is_some_and(|g| !g.is_match(&ev.comm))
         {

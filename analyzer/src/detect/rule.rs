@@ -94,6 +94,8 @@ pub struct ConditionSpec {
     pub kind: Option<OneOrMany<String>>,
     /// Program name globs, matched against the basename of the executable, of argv[0] and the comm.
     pub program: Option<OneOrMany<String>>,
+    /// Program name globs the process must NOT match (e.g. a linker writing its output).
+    pub not_program: Option<OneOrMany<String>>,
     /// Executable path globs (the exec'd file for exec events, the process's program otherwise).
     pub exe: Option<OneOrMany<String>>,
     /// Task name globs.
@@ -228,6 +230,7 @@ pub enum Field {
 pub struct Condition {
     pub(crate) kinds: Vec<EventKind>,
     pub(crate) program: Option<GlobSet>,
+    pub(crate) not_program: Option<GlobSet>,
     pub(crate) exe: Option<GlobSet>,
     pub(crate) comm: Option<GlobSet>,
     pub(crate) argv_contains: Vec<String>,
@@ -387,6 +390,7 @@ impl Condition {
             min_bytes: spec.min_bytes,
             kinds,
             program: globs(spec.program, "program")?,
+            not_program: globs(spec.not_program, "not_program")?,
             exe: globs(spec.exe, "exe")?,
             comm: globs(spec.comm, "comm")?,
             argv_contains: v(spec.argv_contains),
