@@ -226,26 +226,7 @@ fn the_kill_chain_orders_by_tactic_then_time_with_lineage() {
         let fe: FixtureEvent = serde_norway::from_str(e).expect("yaml");
         t.event(fe.to_event(i as u64).expect("event"));
     }
-    let image = crate::sandbox::ImageInfo {
-        reference: "i".into(),
-        id: "x".into(),
-        working_dir: "/".into(),
-        config: Default::default(),
-    };
-    let outcome = crate::sandbox::ContainerOutcome::default();
-    let report = crate::report::Report::build(
-        crate::report::RunFacts {
-            run_id: "r",
-            image: &image,
-            started_at: String::new(),
-            finished_at: String::new(),
-            sandbox: &crate::sandbox::SandboxConfig::new("i"),
-            layers: None,
-            outcome: &outcome,
-            capture: crate::capture::CaptureStats::default(),
-        },
-        &t,
-    );
+    let report = report_of(&t);
     let order: Vec<(&str, &str)> = report
         .kill_chain
         .iter()
@@ -341,6 +322,14 @@ match: {kind: mount}
     assert_eq!(rules_over, ["noisy-unlink", "the-real-thing", DETECTION_FLOOD]);
     assert!(over[0].message.contains("+499 more"), "{}", over[0].message);
     // The report's verdict and gate see the critical action and the flood finding.
+    let report = report_of(&t);
+    assert_eq!(report.gate_severity(), Some(Severity::Critical));
+    assert_eq!(report.verdict, "malicious");
+    assert!(report.detections.iter().any(|d| d.rule == DETECTION_FLOOD));
+}
+
+/// The report of a fixture trace, with neutral run facts.
+fn report_of(t: &RunTrace) -> crate::report::Report {
     let image = crate::sandbox::ImageInfo {
         reference: "i".into(),
         id: "x".into(),
@@ -348,7 +337,7 @@ match: {kind: mount}
         config: Default::default(),
     };
     let outcome = crate::sandbox::ContainerOutcome::default();
-    let report = crate::report::Report::build(
+    crate::report::Report::build(
         crate::report::RunFacts {
             run_id: "r",
             image: &image,
@@ -359,9 +348,6 @@ match: {kind: mount}
             outcome: &outcome,
             capture: crate::capture::CaptureStats::default(),
         },
-        &t,
-    );
-    assert_eq!(report.gate_severity(), Some(Severity::Critical));
-    assert_eq!(report.verdict, "malicious");
-    assert!(report.detections.iter().any(|d| d.rule == DETECTION_FLOOD));
+        t,
+    )
 }
