@@ -227,6 +227,9 @@ impl ProcessLookup for TableView<'_> {
         let i = self.by_pid.get(&pid).or_else(|| self.last_by_pid.get(&pid))?;
         self.processes.get(*i)
     }
+    fn live_pids(&self) -> Vec<u32> {
+        self.by_pid.keys().copied().collect()
+    }
 }
 
 impl RunTrace {
@@ -284,6 +287,11 @@ impl RunTrace {
     /// Rule matches beyond the detection bound.
     pub fn detections_omitted(&self) -> u64 {
         self.detector.detections_omitted()
+    }
+
+    /// Partial sequences evicted for lack of room, by rule id.
+    pub fn sequence_evictions(&self) -> &BTreeMap<String, u64> {
+        self.detector.sequence_evictions()
     }
 
     /// An empty trace keeping at most `max_events` events (all are counted and aggregated), with

@@ -28,8 +28,12 @@ use rule::{Body, Condition, Field, Rule, RuleSpec};
 /// The rule files shipped in rules/, embedded at build time (path, text).
 static BUNDLED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/rules_bundle.rs"));
 
-/// Most partial sequences kept per rule (the oldest is dropped beyond it).
-const MAX_PARTIALS: usize = 256;
+/// Most partial sequences kept per rule. Expired ones and ones that can no longer complete (their
+/// process and every descendant gone) are dropped first, for free; only then is one evicted, from
+/// the process holding the most, and counted: a run with evictions is incomplete.
+const MAX_PARTIALS: usize = 4096;
+/// Most partial sequences of one rule anchored in one process (its oldest is evicted beyond it).
+const MAX_PARTIALS_PER_PROCESS: usize = 32;
 /// Most evidence events kept per detection.
 const MAX_EVIDENCE: usize = 16;
 /// Most detections kept per run (further matches are counted).
@@ -205,6 +209,8 @@ fn collect_yaml(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<(), Rul
 pub trait ProcessLookup {
     /// The current node of a pid.
     fn process(&self, pid: u32) -> Option<&ProcessNode>;
+    /// Pids of the processes still running.
+    fn live_pids(&self) -> Vec<u32>;
 }
 
 /// What a sequence step remembered.
@@ -236,6 +242,8 @@ pub struct Detector {
     /// Past the detection bound: one summary per rule (the first match beyond it, and how many
     /// matches it stands for), so the verdict and the gate still see every rule's severity.
     overflow: BTreeMap<usize, (Detection, u64)>,
+    /// Partial sequences evicted for lack of room, by rule id.
+    evicted: BTreeMap<String, u64>,
 }
 
 /// Rule id of the finding raised when a sample makes more detections than are kept.
@@ -261,6 +269,66 @@ impl Detector {
             fired: HashMap::new(),
             detections_omitted: 0,
             overflow: BTreeMap::new(),
+            evicted: BTreeMap::new(),
+        }
+    }
+
+    /// Partial sequences evicted for lack of room, by rule id (each is a sequence that could have
+    /// completed unseen: the run is incomplete).
+    pub fn sequence_evictions(&self) -> &BTreeMap<String, u64> {
+        &self.evicted
+    }
+
+    /// Makes room for one more partial of rule `r` anchored at `anchor`, at time `now`.
+    fn make_room(
+        &mut self,
+        r: usize,
+        anchor: u32,
+        now: u64,
+        within: u64,
+        lineage: bool,
+        procs: &dyn ProcessLookup,
+    ) {
+        let parts = &mut self.partials[r];
+        let oldest_of = |parts: &[Partial], pid: u32| {
+            parts
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.anchor == pid)
+                .min_by_key(|(_, p)| p.start_ns)
+                .map(|(i, _)| i)
+        };
+        let mut evict = None;
+        if parts.iter().filter(|p| p.anchor == anchor).count() >= MAX_PARTIALS_PER_PROCESS {
+            evict = oldest_of(parts, anchor);
+        } else if parts.len() >= MAX_PARTIALS {
+            parts.retain(|p| now.saturating_sub(p.start_ns) <= within);
+            if parts.len() >= MAX_PARTIALS {
+                // What can still complete: a live anchor, or (lineage rules) one with a live descendant.
+                let mut reach: HashSet<u32> = HashSet::new();
+                for pid in procs.live_pids() {
+                    reach.insert(pid);
+                    if lineage {
+                        reach.extend(Ancestors::new(pid, procs).map(|a| a.pid));
+                    }
+                }
+                parts.retain(|p| reach.contains(&p.anchor));
+            }
+            if parts.len() >= MAX_PARTIALS {
+                let mut per: HashMap<u32, usize> = HashMap::new();
+                for p in parts.iter() {
+                    *per.entry(p.anchor).or_default() += 1;
+                }
+                let heaviest = per
+                    .into_iter()
+                    .max_by_key(|&(pid, n)| (n, std::cmp::Reverse(pid)))
+                    .map(|(pid, _)| pid);
+                evict = heaviest.and_then(|pid| oldest_of(parts, pid));
+            }
+        }
+        if let Some(i) = evict {
+            parts.remove(i);
+            *self.evicted.entry(self.rules.rules[r].id.clone()).or_default() += 1;
         }
     }
 
@@ -370,10 +438,9 @@ impl Detector {
                         p.start_ns = ev.ts_ns;
                         p.evidence = vec![ev.seq];
                     } else {
-                        if parts.len() >= MAX_PARTIALS {
-                            parts.remove(0);
-                        }
-                        parts.push(Partial {
+                        let within = u64::try_from(seq.within.as_nanos()).unwrap_or(u64::MAX);
+                        self.make_room(r, ev.pid, ev.ts_ns, within, seq.lineage, procs);
+                        self.partials[r].push(Partial {
                             next_step: 1,
                             start_ns: ev.ts_ns,
                             anchor: ev.pid,

@@ -351,3 +351,119 @@ fn report_of(t: &RunTrace) -> crate::report::Report {
         t,
     )
 }
+
+const SELF_DELETE: &str = r#"
+id: self-delete
+name: n
+description: d
+severity: high
+techniques: [T1070.004]
+sequence:
+  within: 10m
+  steps:
+    - {kind: exec, path: ["/tmp/*"], capture: path}
+    - {kind: unlink, same: path}
+message: "executed file deleted itself: {path}"
+"#;
+
+fn feeder(r: &Arc<RuleSet>) -> (RunTrace, impl FnMut(&mut RunTrace, String)) {
+    let t = RunTrace::for_fixtures(Arc::clone(r));
+    let mut seq = 0;
+    let feed = move |t: &mut RunTrace, e: String| {
+        let fe: FixtureEvent = serde_norway::from_str(&e).expect("event yaml");
+        t.event(fe.to_event(seq).expect("event"));
+        seq += 1;
+    };
+    (t, feed)
+}
+
+#[test]
+fn short_lived_processes_cannot_evict_a_pending_sequence() {
+    // exec /tmp/.x, then many unrelated fork+exec+exit, then unlink /tmp/.x: the sequence fires,
+    // because partials of processes gone for good are dropped for free.
+    let r = rules(&[SELF_DELETE]);
+    let (mut t, mut feed) = feeder(&r);
+    feed(
+        &mut t,
+        "{kind: exec, pid: 100, filename: /tmp/.x, argv: [/tmp/.x]}".into(),
+    );
+    for i in 0..(MAX_PARTIALS as u32 + 500) {
+        let c = 1000 + i;
+        feed(&mut t, format!("{{kind: fork, pid: 100, child: {c}}}"));
+        feed(
+            &mut t,
+            format!("{{kind: exec, pid: {c}, filename: /tmp/y{i}, argv: [/tmp/y{i}]}}"),
+        );
+        feed(&mut t, format!("{{kind: exit, pid: {c}, status: 0}}"));
+    }
+    feed(&mut t, "{kind: unlink, pid: 100, path: /tmp/.x}".into());
+    let fired: Vec<&str> = t.detections().iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(fired, ["executed file deleted itself: /tmp/.x"]);
+    assert!(t.sequence_evictions().is_empty(), "{:?}", t.sequence_evictions());
+    assert!(report_of(&t).observation.complete);
+}
+
+#[test]
+fn a_descendant_keeps_a_lineage_sequence_alive() {
+    // The anchor exits, its child lives on and completes the sequence after a flood of others.
+    let r = rules(&[SELF_DELETE]);
+    let (mut t, mut feed) = feeder(&r);
+    feed(
+        &mut t,
+        "{kind: exec, pid: 100, filename: /tmp/.x, argv: [/tmp/.x]}".into(),
+    );
+    feed(&mut t, "{kind: fork, pid: 100, child: 101}".into());
+    feed(&mut t, "{kind: exit, pid: 100, status: 0}".into());
+    for i in 0..(MAX_PARTIALS as u32 + 10) {
+        let c = 1000 + i;
+        feed(&mut t, format!("{{kind: fork, pid: 101, child: {c}}}"));
+        feed(
+            &mut t,
+            format!("{{kind: exec, pid: {c}, filename: /tmp/y{i}, argv: [/tmp/y{i}]}}"),
+        );
+        feed(&mut t, format!("{{kind: exit, pid: {c}, status: 0}}"));
+    }
+    feed(&mut t, "{kind: unlink, pid: 101, comm: rm, path: /tmp/.x}".into());
+    assert_eq!(t.detections().len(), 1);
+    assert!(t.sequence_evictions().is_empty());
+}
+
+#[test]
+fn evictions_are_counted_and_make_the_run_incomplete() {
+    // One process that starts more sequences than its share: its oldest is evicted, counted, and
+    // the run says it may have missed a match.
+    let r = rules(&[SELF_DELETE]);
+    let (mut t, mut feed) = feeder(&r);
+    for i in 0..(MAX_PARTIALS_PER_PROCESS + 3) {
+        feed(
+            &mut t,
+            format!("{{kind: exec, pid: 100, filename: /tmp/s{i}, argv: [/tmp/s{i}]}}"),
+        );
+    }
+    feed(&mut t, "{kind: unlink, pid: 100, path: /tmp/s0}".into());
+    assert!(t.detections().is_empty());
+    assert_eq!(t.sequence_evictions().get("self-delete"), Some(&3));
+    let report = report_of(&t);
+    assert!(!report.observation.complete);
+    assert!(
+        report
+            .observation
+            .reasons
+            .iter()
+            .any(|r| r.contains("3 partial sequences were evicted") && r.contains("self-delete ×3")),
+        "{:?}",
+        report.observation.reasons
+    );
+    assert_eq!(report.stats.sequence_evictions.get("self-delete"), Some(&3));
+    // Many live processes beyond the rule's bound: the heaviest holder pays, and it is counted.
+    let (mut t, mut feed) = feeder(&r);
+    for i in 0..(MAX_PARTIALS as u32 + 1) {
+        let c = 1000 + i;
+        feed(&mut t, format!("{{kind: fork, pid: 1, child: {c}}}"));
+        feed(
+            &mut t,
+            format!("{{kind: exec, pid: {c}, filename: /tmp/y{i}, argv: [/tmp/y{i}]}}"),
+        );
+    }
+    assert_eq!(t.sequence_evictions().get("self-delete"), Some(&1));
+}

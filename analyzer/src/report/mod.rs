@@ -237,6 +237,15 @@ impl Observation {
         if lost > 0 {
             reasons.push(format!("{lost} events were lost"));
         }
+        let evicted = trace.sequence_evictions();
+        if !evicted.is_empty() {
+            let n: u64 = evicted.values().sum();
+            reasons.push(format!(
+                "{n} partial sequence{} evicted for lack of room ({}): those sequence rules may have missed a match",
+                if n == 1 { " was" } else { "s were" },
+                counts_text(evicted)
+            ));
+        }
         Observation {
             complete: reasons.is_empty(),
             reasons,
@@ -328,6 +337,10 @@ pub struct Stats {
     pub summary_omitted: u64,
     /// Rule matches beyond the detection bound (counted, not listed).
     pub detections_omitted: u64,
+    /// Partial sequences of sequence rules evicted for lack of room, by rule id (the run is
+    /// incomplete: those sequences could have completed unseen).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sequence_evictions: BTreeMap<String, u64>,
 }
 
 /// The `sandtrace.report/v1` document.
@@ -478,6 +491,7 @@ impl Report {
                 runtime_events: trace.runtime_events(),
                 summary_omitted: trace.summary_omitted(),
                 detections_omitted: trace.detections_omitted(),
+                sequence_evictions: trace.sequence_evictions().clone(),
             },
             processes: trace.processes().to_vec(),
             files: trace.files().cloned().collect(),
