@@ -345,11 +345,11 @@ async fn detonate(
     let finished_at = now_rfc3339();
     progress(&Progress::Stage("draining events"));
     // The sinkhole reports what is still open before the reader's last drain.
-    if let Some((sink, _)) = &mut sinkhole {
-        let s = sink.finish();
-        tracing::debug!(?s, "sinkhole finished");
-    }
-    let finished = capture.finish();
+    let sink_stats = sinkhole.as_mut().map(|(sink, _)| sink.finish());
+    let finished = capture.finish().map(|(trace, mut stats)| {
+        stats.sinkhole = sink_stats;
+        (trace, stats)
+    });
     drop(sinkhole);
     let report = finish_report(
         finished,

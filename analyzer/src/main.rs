@@ -197,6 +197,10 @@ struct AnalyzeArgs {
     /// Memory limit in MiB.
     #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(i64).range(16..=65536))]
     memory_mib: i64,
+    /// Most MiB the sample may write to its writable layer; beyond them (or 200,000 files) it is
+    /// killed and the run is incomplete.
+    #[arg(long, default_value_t = 1024, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+    disk_limit: u64,
     /// Most events listed in the report (all are counted and summarised).
     #[arg(long, default_value_t = 20_000)]
     max_events: usize,
@@ -490,6 +494,7 @@ async fn run_analyze(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<E
     opts.sandbox.network = args.network;
     opts.sandbox.pids_limit = args.pids_limit;
     opts.sandbox.memory_bytes = args.memory_mib << 20;
+    opts.sandbox.disk_limit = args.disk_limit << 20;
     if !args.cmd.is_empty() {
         opts.sandbox.cmd = Some(args.cmd.clone());
     }

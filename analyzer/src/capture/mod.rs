@@ -84,12 +84,15 @@ pub struct CaptureStats {
     pub probes_missing: Vec<String>,
     /// Programs attached.
     pub probes_attached: usize,
+    /// What the network sinkhole reported and lost (`--network sinkhole` runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sinkhole: Option<crate::sinkhole::SinkStats>,
 }
 
 impl CaptureStats {
-    /// Every event lost, whatever the reason.
+    /// Every event lost, whatever the reason (the sinkhole's included).
     pub fn lost(&self) -> u64 {
-        self.ringbuf_drops + self.pending_drops + self.undecodable
+        self.ringbuf_drops + self.pending_drops + self.undecodable + self.sinkhole.map_or(0, |s| s.lost)
     }
 }
 

@@ -433,6 +433,12 @@ fn header(o: &mut String, cx: &Ctx<'_>) {
     );
     let ending = if s.timed_out {
         format!("killed at the {} s time limit", s.timeout_s)
+    } else if let Some(d) = s.disk_limited {
+        format!(
+            "killed at the disk limit ({} MiB, {} files written)",
+            d.bytes >> 20,
+            d.files
+        )
     } else if s.oom_killed {
         "killed: out of memory (OOM)".to_string()
     } else {
@@ -509,9 +515,12 @@ fn header(o: &mut String, cx: &Ctx<'_>) {
         let _ = write!(
             o,
             "<div class=\"alert\" id=\"lost-warning\"><b>Warning: {lost} events were LOST</b> \
-(ring buffer full: {}, syscall stash full: {}, undecodable: {}). The trace is incomplete: \
-what is missing from this report may still have happened.</div>",
-            c.ringbuf_drops, c.pending_drops, c.undecodable
+(ring buffer full: {}, syscall stash full: {}, undecodable: {}, sinkhole beyond its bound: {}). \
+The trace is incomplete: what is missing from this report may still have happened.</div>",
+            c.ringbuf_drops,
+            c.pending_drops,
+            c.undecodable,
+            c.sinkhole.map_or(0, |s| s.lost)
         );
     }
     if !r.observation.complete {

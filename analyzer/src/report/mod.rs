@@ -83,6 +83,16 @@ pub struct SandboxSection {
     pub timed_out: bool,
     /// Killed for exceeding the memory limit.
     pub oom_killed: bool,
+    /// Killed by the disk watchdog for writing more than `disk_limit_bytes` (or too many files)
+    /// to its writable layer: what it had written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_limited: Option<crate::sandbox::DiskUse>,
+    /// Bytes the sample may write to its writable layer.
+    #[serde(default)]
+    pub disk_limit_bytes: u64,
+    /// Why the disk limit was not enforced, when it was not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_unwatched: Option<String>,
     /// Task limit.
     pub pids_limit: i64,
     /// Memory limit in bytes.
@@ -233,9 +243,32 @@ impl Observation {
         if o.oom_killed {
             reasons.push("the sample was killed at the memory limit".to_string());
         }
-        let lost = facts.capture.lost();
+        if let Some(d) = o.disk_limited {
+            reasons.push(format!(
+                "the sample was killed at the disk limit ({} MiB in {} files written to its layer; limit {} MiB, {} files)",
+                d.bytes >> 20,
+                d.files,
+                facts.sandbox.disk_limit >> 20,
+                crate::sandbox::DISK_FILES_LIMIT
+            ));
+        }
+        if let Some(why) = &o.disk_unwatched {
+            reasons.push(format!("the disk limit was not enforced: {why}"));
+        }
+        let c = &facts.capture;
+        let lost = c.lost();
         if lost > 0 {
-            reasons.push(format!("{lost} events were lost"));
+            let causes: BTreeMap<String, u64> = [
+                ("ring buffer full", c.ringbuf_drops),
+                ("syscall stash full", c.pending_drops),
+                ("undecodable", c.undecodable),
+                ("sinkhole beyond its bound", c.sinkhole.map_or(0, |s| s.lost)),
+            ]
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(k, n)| (k.to_string(), n))
+            .collect();
+            reasons.push(format!("{lost} events were lost: {}", counts_text(&causes)));
         }
         let evicted = trace.sequence_evictions();
         if !evicted.is_empty() {
@@ -466,6 +499,9 @@ impl Report {
                 exit_code: facts.outcome.exit_code,
                 timed_out: facts.outcome.timed_out,
                 oom_killed: facts.outcome.oom_killed,
+                disk_limited: facts.outcome.disk_limited,
+                disk_limit_bytes: facts.sandbox.disk_limit,
+                disk_unwatched: facts.outcome.disk_unwatched.clone(),
                 pids_limit: facts.sandbox.pids_limit,
                 memory_bytes: facts.sandbox.memory_bytes,
                 stdout: facts.outcome.stdout.clone(),
@@ -523,6 +559,9 @@ impl Report {
                 exit_code: 0,
                 timed_out: false,
                 oom_killed: false,
+                disk_limited: None,
+                disk_limit_bytes: 1 << 30,
+                disk_unwatched: None,
                 pids_limit: 256,
                 memory_bytes: 512 << 20,
                 stdout: String::new(),

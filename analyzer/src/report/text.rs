@@ -77,6 +77,12 @@ pub fn render_styled(r: &Report, color: bool) -> String {
     let s = &r.sandbox;
     let ending = if s.timed_out {
         format!("killed at the {} s time limit", s.timeout_s)
+    } else if let Some(d) = s.disk_limited {
+        format!(
+            "killed at the disk limit ({} MiB, {} files written)",
+            d.bytes >> 20,
+            d.files
+        )
     } else if s.oom_killed {
         "killed: out of memory".to_string()
     } else {
@@ -134,6 +140,13 @@ pub fn render_styled(r: &Report, color: bool) -> String {
             String::new()
         }
     );
+    if let Some(s) = stats.capture.sinkhole {
+        let _ = writeln!(
+            o,
+            "sinkhole  {} events, {} lost beyond its bound, {} connections closed early for room, {} names without an address of their own",
+            s.events, s.lost, s.closed_early, s.names_unmapped
+        );
+    }
     if !stats.capture.probes_missing.is_empty() {
         let _ = writeln!(
             o,

@@ -7,7 +7,11 @@ pub mod cgroup;
 pub mod changes;
 pub mod runlock;
 
-use std::{collections::HashMap, path::Path, time::Duration};
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use bollard::{
     Docker,
@@ -166,6 +170,55 @@ pub struct SandboxConfig {
     pub read_only: bool,
     /// Extra tmpfs mounts (`/path` or `/path:options`).
     pub tmpfs: Vec<String>,
+    /// Most bytes the sample may write to its writable layer (a watchdog kills it beyond them).
+    pub disk_limit: u64,
+}
+
+/// Most files and directories the sample may create in its writable layer (inodes are a host
+/// resource too): beyond them the disk watchdog kills it, as for the byte limit.
+pub const DISK_FILES_LIMIT: u64 = 200_000;
+/// How often the disk watchdog measures the writable layer (a fast writer may overshoot the
+/// limit by what it writes in this time).
+const DISK_POLL: Duration = Duration::from_millis(250);
+
+/// What the sample wrote to its writable layer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiskUse {
+    /// Bytes allocated (blocks, so sparse files count what they really take).
+    pub bytes: u64,
+    /// Files, directories and links.
+    pub files: u64,
+}
+
+impl DiskUse {
+    /// Measures a directory tree without following links, stopping once `files_limit` is passed.
+    pub fn of(dir: &Path, files_limit: u64) -> DiskUse {
+        use std::os::unix::fs::MetadataExt;
+        let mut used = DiskUse::default();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let Ok(m) = e.metadata() else { continue };
+                used.files += 1;
+                used.bytes += m.blocks() * 512;
+                if m.is_dir() {
+                    stack.push(e.path());
+                }
+                if used.files > files_limit {
+                    return used;
+                }
+            }
+        }
+        used
+    }
+
+    /// Beyond the limits.
+    pub fn exceeds(&self, bytes: u64, files: u64) -> bool {
+        self.bytes > bytes || self.files > files
+    }
 }
 
 impl SandboxConfig {
@@ -189,6 +242,7 @@ impl SandboxConfig {
             cap_drop: Vec::new(),
             read_only: false,
             tmpfs: Vec::new(),
+            disk_limit: 1 << 30,
         }
     }
 }
@@ -376,6 +430,10 @@ pub struct ContainerOutcome {
     pub timed_out: bool,
     /// Killed by the kernel for exceeding the memory limit.
     pub oom_killed: bool,
+    /// Killed by the disk watchdog: what it wrote when it was killed.
+    pub disk_limited: Option<DiskUse>,
+    /// The disk limit could not be watched (no overlay upper directory): why.
+    pub disk_unwatched: Option<String>,
     /// Captured standard output (bounded, lossy).
     pub stdout: String,
     /// Captured standard error (bounded, lossy).
@@ -388,6 +446,23 @@ pub struct ContainerOutcome {
     /// What the run changed on disk.
     #[serde(skip)]
     pub changes: changes::FileChanges,
+}
+
+/// Returns once the writable layer passes the limit (never, when there is none to watch).
+async fn watch_disk(upper: Option<PathBuf>, limit: u64) -> DiskUse {
+    let Some(upper) = upper else {
+        return std::future::pending().await;
+    };
+    loop {
+        tokio::time::sleep(DISK_POLL).await;
+        let dir = upper.clone();
+        let used = tokio::task::spawn_blocking(move || DiskUse::of(&dir, DISK_FILES_LIMIT))
+            .await
+            .unwrap_or_default();
+        if used.exceeds(limit, DISK_FILES_LIMIT) {
+            return used;
+        }
+    }
 }
 
 /// A connection to the Docker daemon.
@@ -632,9 +707,29 @@ impl Sandbox {
             container_id: id.to_string(),
             ..Default::default()
         };
-        let waited = tokio::time::timeout(cfg.timeout, self.wait_exit(id)).await;
-        if waited.is_err() {
-            outcome.timed_out = true;
+        let upper = self.upper_dir(id).await;
+        if upper.is_none() {
+            outcome.disk_unwatched = Some("the storage driver gives no overlay upper directory".into());
+        }
+        let watched = async {
+            tokio::select! {
+                () = self.wait_exit(id) => None,
+                used = watch_disk(upper, cfg.disk_limit) => Some(used),
+            }
+        };
+        let waited = tokio::time::timeout(cfg.timeout, watched).await;
+        let kill = match waited {
+            Err(_) => {
+                outcome.timed_out = true;
+                true
+            }
+            Ok(Some(used)) => {
+                outcome.disk_limited = Some(used);
+                true
+            }
+            Ok(None) => false,
+        };
+        if kill {
             self.kill(id).await;
             // The kill is asynchronous; wait for the exit to be recorded.
             let _ = tokio::time::timeout(Duration::from_secs(15), self.wait_exit(id)).await;
@@ -650,6 +745,12 @@ impl Sandbox {
         outcome.oom_killed = state.oom_killed.unwrap_or(false);
         self.collect_output(id, cfg.output_limit, &mut outcome).await;
         Ok(outcome)
+    }
+
+    /// The container's writable layer on the host (overlay2's `UpperDir`).
+    async fn upper_dir(&self, id: &str) -> Option<PathBuf> {
+        let c = self.docker.inspect_container(id, None).await.ok()?;
+        c.graph_driver?.data.get("UpperDir").map(PathBuf::from)
     }
 
     async fn wait_exit(&self, id: &str) {
@@ -928,6 +1029,30 @@ impl Sandbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn disk_use_counts_allocated_blocks_and_stops_at_the_file_bound() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("a/b")).expect("mkdir");
+        std::fs::write(d.join("a/b/data"), vec![7u8; 1 << 20]).expect("write");
+        // A sparse file claims 1 GiB but takes (almost) nothing.
+        std::fs::File::create(d.join("sparse"))
+            .and_then(|f| f.set_len(1 << 30))
+            .expect("sparse");
+        std::os::unix::fs::symlink("/etc", d.join("link")).expect("symlink");
+        let used = DiskUse::of(d, DISK_FILES_LIMIT);
+        assert_eq!(used.files, 5);
+        assert!(used.bytes >= 1 << 20 && used.bytes < 2 << 20, "{used:?}");
+        assert!(used.exceeds(512 << 10, DISK_FILES_LIMIT));
+        assert!(!used.exceeds(4 << 20, DISK_FILES_LIMIT));
+        assert!(used.exceeds(4 << 20, 4));
+        for i in 0..50 {
+            std::fs::write(d.join(format!("f{i}")), b"").expect("write");
+        }
+        // The walk stops once the bound is passed: it never walks more than the bound allows.
+        assert_eq!(DiskUse::of(d, 10).files, 11);
+    }
 
     fn archive(files: &[(&str, &[u8])]) -> std::path::PathBuf {
         let mut rnd = [0u8; 4];

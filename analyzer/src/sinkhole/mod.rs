@@ -35,10 +35,18 @@ use sandtrace_common::EventKind;
 
 /// Most bytes of a connection or datagram kept.
 pub const FIRST_BYTES: usize = 4096;
-/// Most connections open at once (more are accepted and closed at once, and counted).
+/// Most connections open at once (beyond it, the one idle longest is recorded and closed).
 const MAX_CONNS: usize = 256;
-/// Most events the sinkhole reports in one run (more are counted).
+/// Most connections accepted in one round of the loop (DNS and datagrams are served in between).
+const ACCEPTS_PER_ROUND: usize = 64;
+/// Most bytes read from one connection in one round: a fast sender cannot starve the others or DNS.
+const READ_BUDGET: usize = 16 * 1024;
+/// Most events the sinkhole reports in one run (more are counted as lost).
 const MAX_EVENTS: u64 = 20_000;
+/// Most names given an address of their own (each is kept once); later names share one address.
+const MAX_NAMES: usize = 16_384;
+/// The address every name beyond [`MAX_NAMES`] gets.
+const OVERFLOW_ADDR: Ipv4Addr = Ipv4Addr::new(198, 19, 255, 254);
 /// A connection silent this long is recorded and closed.
 const IDLE: Duration = Duration::from_millis(1500);
 /// Longest a connection is held.
@@ -64,14 +72,16 @@ pub struct SinkFds {
 }
 
 /// Counters of a sinkhole run.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SinkStats {
-    /// Events reported.
+    /// Events reported (DNS questions, connections, datagrams).
     pub events: u64,
-    /// Events not reported (beyond the bound).
-    pub omitted: u64,
-    /// Connections refused for lack of room.
-    pub refused: u64,
+    /// Events not reported, beyond the bound: lost, like events the ring buffer dropped.
+    pub lost: u64,
+    /// Connections recorded and closed before their peer was done, to make room for new ones.
+    pub closed_early: u64,
+    /// Names that got the shared overflow address (their connections are not named).
+    pub names_unmapped: u64,
 }
 
 /// A running sinkhole.
@@ -282,15 +292,15 @@ struct Conn {
 struct Reporter<'a> {
     tx: &'a Sender<Event>,
     stats: SinkStats,
-    /// Fake address given to each name, and back.
-    names: HashMap<String, Ipv4Addr>,
-    by_addr: HashMap<Ipv4Addr, String>,
+    /// Fake address given to each name; the n-th name has 198.18.0.0 + n, so the way back is an index.
+    names: HashMap<Arc<str>, Ipv4Addr>,
+    by_index: Vec<Arc<str>>,
 }
 
 impl Reporter<'_> {
     fn send(&mut self, kind: EventKind, data: SyscallData) {
         if self.stats.events >= MAX_EVENTS {
-            self.stats.omitted += 1;
+            self.stats.lost += 1;
             return;
         }
         self.stats.events += 1;
@@ -315,15 +325,28 @@ impl Reporter<'_> {
         if let Some(a) = self.names.get(name) {
             return *a;
         }
-        let n = u32::try_from(self.names.len()).unwrap_or(u32::MAX).min(131_000) + 1;
-        let a = Ipv4Addr::from(u32::from(Ipv4Addr::new(198, 18, 0, 0)) + n);
-        if self.names.len() < 100_000 {
-            self.names.insert(name.to_string(), a);
-            self.by_addr.insert(a, name.to_string());
+        if self.by_index.len() >= MAX_NAMES {
+            self.stats.names_unmapped += 1;
+            return OVERFLOW_ADDR;
         }
+        let n = u32::try_from(self.by_index.len()).unwrap_or(u32::MAX) + 1;
+        let a = Ipv4Addr::from(u32::from(BASE) + n);
+        let name: Arc<str> = Arc::from(name);
+        self.names.insert(Arc::clone(&name), a);
+        self.by_index.push(name);
         a
     }
+
+    /// The name a fake address was given for.
+    fn name_of(&self, a: IpAddr) -> Option<String> {
+        let IpAddr::V4(a) = a else { return None };
+        let n = u32::from(a).checked_sub(u32::from(BASE))?.checked_sub(1)?;
+        self.by_index.get(usize::try_from(n).ok()?).map(|s| s.to_string())
+    }
 }
+
+/// The first fake address (the n-th name gets BASE + n).
+const BASE: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 0);
 
 fn inet(a: SocketAddr) -> SockAddr {
     SockAddr::Inet {
@@ -363,58 +386,52 @@ fn serve(s: Sockets, tx: &Sender<Event>, stop: &AtomicBool) -> SinkStats {
         tx,
         stats: SinkStats::default(),
         names: HashMap::new(),
-        by_addr: HashMap::new(),
+        by_index: Vec::new(),
     };
     let mut conns: Vec<Conn> = Vec::new();
     let mut buf = vec![0u8; 65_536];
     loop {
         let stopping = stop.load(Ordering::SeqCst);
-        // New connections.
-        while let Ok((stream, _peer)) = s.tcp.accept() {
+        // New connections, a bounded number per round; with no room, the one idle longest goes.
+        for _ in 0..ACCEPTS_PER_ROUND {
+            let Ok((stream, _peer)) = s.tcp.accept() else {
+                break;
+            };
+            if conns.len() >= MAX_CONNS
+                && let Some(i) = idlest(&conns)
             {
-                {
-                    if conns.len() >= MAX_CONNS {
-                        rep.stats.refused += 1;
-                        continue;
-                    }
-                    let dst = stream.local_addr().unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
-                    if stream.set_nonblocking(true).is_err() {
-                        continue;
-                    }
-                    let now = Instant::now();
-                    conns.push(Conn {
-                        stream,
-                        dst,
-                        first: Vec::new(),
-                        total: 0,
-                        opened: now,
-                        last: now,
-                        answered: false,
-                        done: false,
-                    });
-                }
+                let c = conns.swap_remove(i);
+                report_conn(&c, &mut rep);
+                rep.stats.closed_early += 1;
             }
+            let dst = stream.local_addr().unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
+            if stream.set_nonblocking(true).is_err() {
+                continue;
+            }
+            let now = Instant::now();
+            conns.push(Conn {
+                stream,
+                dst,
+                first: Vec::new(),
+                total: 0,
+                opened: now,
+                last: now,
+                answered: false,
+                done: false,
+            });
         }
-        // Reads.
+        // Reads: one bounded read per connection per round, so every peer and DNS get their turn.
         for c in &mut conns {
-            loop {
-                match c.stream.read(&mut buf) {
-                    Ok(0) => {
-                        c.done = true;
-                        break;
-                    }
-                    Ok(n) => {
-                        c.total += n as u64;
-                        c.last = Instant::now();
-                        let room = FIRST_BYTES.saturating_sub(c.first.len());
-                        c.first.extend_from_slice(buf.get(..n.min(room)).unwrap_or(&[]));
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                    Err(_) => {
-                        c.done = true;
-                        break;
-                    }
+            match c.stream.read(buf.get_mut(..READ_BUDGET).unwrap_or(&mut [])) {
+                Ok(0) => c.done = true,
+                Ok(n) => {
+                    c.total += n as u64;
+                    c.last = Instant::now();
+                    let room = FIRST_BYTES.saturating_sub(c.first.len());
+                    c.first.extend_from_slice(buf.get(..n.min(room)).unwrap_or(&[]));
                 }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(_) => c.done = true,
             }
             answer_tcp(c, &mut rep);
             let now = Instant::now();
@@ -427,28 +444,7 @@ fn serve(s: Sockets, tx: &Sender<Event>, stop: &AtomicBool) -> SinkStats {
             }
         }
         for c in conns.iter().filter(|c| c.done) {
-            let name = match c.dst.ip() {
-                IpAddr::V4(a) => rep.by_addr.get(&a).cloned(),
-                IpAddr::V6(_) => None,
-            };
-            let proto = classify(&c.first);
-            rep.send(
-                EventKind::Payload,
-                SyscallData {
-                    syscall: "sinkhole".into(),
-                    ret: 0,
-                    name: Some(name.map_or_else(|| proto.to_string(), |n| format!("{proto} {n}"))),
-                    addr: Some(inet(c.dst)),
-                    socket: Some(SocketSpec {
-                        family: "inet".into(),
-                        sock_type: "stream".into(),
-                        protocol: 6,
-                    }),
-                    payload: Some(crate::event::lossy(&c.first)),
-                    bytes: Some(c.total),
-                    ..SyscallData::default()
-                },
-            );
+            report_conn(c, &mut rep);
         }
         conns.retain(|c| !c.done);
         serve_dns(&s.dns, &mut rep, &mut buf);
@@ -469,6 +465,38 @@ fn serve(s: Sockets, tx: &Sender<Event>, stop: &AtomicBool) -> SinkStats {
         }
         let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(100u16));
     }
+}
+
+/// The connection silent the longest.
+fn idlest(conns: &[Conn]) -> Option<usize> {
+    conns
+        .iter()
+        .enumerate()
+        .min_by_key(|(_, c)| c.last)
+        .map(|(i, _)| i)
+}
+
+/// Records what a connection sent (one payload event).
+fn report_conn(c: &Conn, rep: &mut Reporter<'_>) {
+    let name = rep.name_of(c.dst.ip());
+    let proto = classify(&c.first);
+    rep.send(
+        EventKind::Payload,
+        SyscallData {
+            syscall: "sinkhole".into(),
+            ret: 0,
+            name: Some(name.map_or_else(|| proto.to_string(), |n| format!("{proto} {n}"))),
+            addr: Some(inet(c.dst)),
+            socket: Some(SocketSpec {
+                family: "inet".into(),
+                sock_type: "stream".into(),
+                protocol: 6,
+            }),
+            payload: Some(crate::event::lossy(&c.first)),
+            bytes: Some(c.total),
+            ..SyscallData::default()
+        },
+    );
 }
 
 /// Answers what a TCP peer asked: DNS over TCP on port 53, HTTP requests with an empty 200.
@@ -587,10 +615,7 @@ fn serve_udp(sock: &UdpSocket, rep: &mut Reporter<'_>, buf: &mut [u8]) {
             .get(..n.min(FIRST_BYTES))
             .map(<[u8]>::to_vec)
             .unwrap_or_default();
-        let name = match dst.ip() {
-            IpAddr::V4(a) => rep.by_addr.get(&a).cloned(),
-            IpAddr::V6(_) => None,
-        };
+        let name = rep.name_of(dst.ip());
         let proto = classify(&data);
         rep.send(
             EventKind::Payload,
@@ -620,6 +645,54 @@ pub fn channel() -> (Sender<Event>, Receiver<Event>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn events_and_names_are_bounded_and_counted() {
+        let (tx, rx) = channel();
+        let mut rep = Reporter {
+            tx: &tx,
+            stats: SinkStats::default(),
+            names: HashMap::new(),
+            by_index: Vec::new(),
+        };
+        for i in 0..(MAX_NAMES + 5) {
+            let a = rep.address_of(&format!("n{i}.test"));
+            if i < MAX_NAMES {
+                assert_eq!(
+                    rep.name_of(IpAddr::V4(a)).as_deref(),
+                    Some(format!("n{i}.test").as_str())
+                );
+            } else {
+                assert_eq!(a, OVERFLOW_ADDR);
+            }
+        }
+        // A known name keeps its address; the overflow address names nothing.
+        assert_eq!(rep.address_of("n0.test"), Ipv4Addr::new(198, 18, 0, 1));
+        assert_eq!(rep.name_of(IpAddr::V4(OVERFLOW_ADDR)), None);
+        assert_eq!(rep.name_of(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))), None);
+        assert_eq!(rep.stats.names_unmapped, 5);
+        // Each name is kept once: the table is the index, the map shares its strings.
+        assert!(rep.names.keys().all(|k| Arc::strong_count(k) == 2));
+        for _ in 0..(MAX_EVENTS + 3) {
+            rep.send(EventKind::DnsQuery, SyscallData::default());
+        }
+        assert_eq!(rep.stats.events, MAX_EVENTS);
+        assert_eq!(rep.stats.lost, 3);
+        assert_eq!(rx.try_iter().count() as u64, MAX_EVENTS);
+    }
+
+    #[test]
+    fn lost_sinkhole_events_are_lost_events() {
+        let stats = crate::capture::CaptureStats {
+            ringbuf_drops: 1,
+            sinkhole: Some(SinkStats {
+                lost: 4,
+                ..SinkStats::default()
+            }),
+            ..Default::default()
+        };
+        assert_eq!(stats.lost(), 5);
+    }
 
     #[test]
     fn first_bytes_are_classified() {
