@@ -39,8 +39,8 @@ pub struct ProcessNode {
     pub ppid: u32,
     /// Last program executed (empty if it never executed one we saw).
     pub exe: String,
-    /// Its arguments.
-    pub argv: Vec<String>,
+    /// Its arguments (shared with its exec record and the children that inherit them).
+    pub argv: Argv,
     /// Task name.
     pub comm: String,
     /// Real uid.
@@ -53,8 +53,11 @@ pub struct ProcessNode {
     pub exit_status: Option<i32>,
     /// Killing signal, if killed.
     pub exit_signal: Option<i32>,
-    /// Every program it executed, in order.
+    /// Every program it executed, in order (the first [`MAX_EXECS`]).
     pub execs: Vec<ExecRecord>,
+    /// Execs beyond [`MAX_EXECS`] (counted, not listed).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub execs_omitted: u64,
     /// How it was first seen: `fork`, `exec` (its fork was outside the run, e.g. the entrypoint) or `event`.
     pub first_seen: String,
     /// Events attributed to it.
@@ -78,7 +81,7 @@ impl ProcessNode {
         ppid: u32,
         first_seen: &str,
         exe: String,
-        argv: Vec<String>,
+        argv: Argv,
         cwd: Option<String>,
     ) -> ProcessNode {
         ProcessNode {
@@ -93,6 +96,7 @@ impl ProcessNode {
             exit_status: None,
             exit_signal: None,
             execs: Vec::new(),
+            execs_omitted: 0,
             first_seen: first_seen.to_string(),
             events: 0,
             cwd,
@@ -111,7 +115,17 @@ pub struct ExecRecord {
     /// File executed.
     pub filename: String,
     /// Arguments.
-    pub argv: Vec<String>,
+    pub argv: Argv,
+}
+
+/// Arguments of a program, shared between a process, its exec record and its children.
+pub type Argv = Arc<[String]>;
+
+/// Most exec records kept per process (a process that executes in a loop is counted beyond it).
+pub const MAX_EXECS: usize = 64;
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Aggregated activity on one path.
@@ -294,6 +308,11 @@ impl RunTrace {
         self.detector.sequence_evictions()
     }
 
+    /// Partial sequences moved to the compact spill, and resumed from it.
+    pub fn sequence_spills(&self) -> (u64, u64) {
+        self.detector.spill_counts()
+    }
+
     /// An empty trace keeping at most `max_events` events (all are counted and aggregated), with
     /// no rules.
     pub fn new(initial_cwd: impl Into<String>, max_events: usize) -> RunTrace {
@@ -391,7 +410,7 @@ impl RunTrace {
             ev.ppid,
             first_seen,
             String::new(),
-            Vec::new(),
+            Argv::from([]),
             cwd,
         ));
         let i = self.processes.len() - 1;
@@ -470,16 +489,21 @@ impl RunTrace {
                     *filename = self.resolve(i, filename, None);
                 }
                 let p = &mut self.processes[i];
+                let shared = Argv::from(argv.as_slice());
                 p.exe.clone_from(filename);
-                p.argv.clone_from(argv);
                 p.comm.clone_from(&ev.comm);
                 p.uid = ev.uid;
-                p.execs.push(ExecRecord {
-                    seq: ev.seq,
-                    ts_ns: ev.ts_ns,
-                    filename: filename.clone(),
-                    argv: argv.clone(),
-                });
+                if p.execs.len() < MAX_EXECS {
+                    p.execs.push(ExecRecord {
+                        seq: ev.seq,
+                        ts_ns: ev.ts_ns,
+                        filename: filename.clone(),
+                        argv: Arc::clone(&shared),
+                    });
+                } else {
+                    p.execs_omitted += 1;
+                }
+                p.argv = shared;
                 self.graph.relate(
                     NodeKind::Process {
                         pid: ev.pid,

@@ -1,6 +1,7 @@
 //! Privileged end-to-end tests: real corpus images in real containers, traced by the real probes.
 //! Build the images first with `cargo xtask corpus` (`cargo xtask test` does it).
 
+mod hostile;
 mod reports;
 mod sinkhole;
 

@@ -178,3 +178,37 @@ fn two_sinkhole_runs_at_once_stay_apart() {
         }
     }
 }
+
+#[test]
+fn a_sinkhole_flood_is_counted_as_lost_and_the_sinkhole_keeps_serving() {
+    if !privileged() {
+        return;
+    }
+    let mut o = sinkhole_options("h-sinkhole-flood");
+    o.sandbox.timeout = std::time::Duration::from_secs(60);
+    let r = run(&o).expect("sinkhole flood run");
+    assert_nothing_left(&r.run_id);
+    let out = &r.sandbox.stdout;
+    // Every question was answered, also those beyond what the sinkhole reports.
+    assert!(out.contains("flood-answers 21000"), "{out}");
+    assert!(out.contains("held 300"), "{out}");
+    // A fast sender did not starve DNS, and the sinkhole still served the real traffic.
+    assert!(out.contains("dns-during-stream ok"), "{out}");
+    assert!(out.contains("after-flood http-200"), "{out}");
+    let s = r.stats.capture.sinkhole.expect("sinkhole counters");
+    // 21,002 questions and 302 connections against a bound of 20,000 events.
+    assert!(s.lost >= 1000, "{s:?}");
+    assert!(s.closed_early >= 44, "{s:?}");
+    assert_eq!(s.events + s.lost, 21_002 + 302, "{s:?}");
+    // Lost sinkhole events are lost events: the run cannot pass as complete.
+    assert!(r.stats.dropped >= s.lost);
+    assert!(!r.observation.complete);
+    assert!(
+        r.observation
+            .reasons
+            .iter()
+            .any(|x| x.contains("sinkhole beyond its bound")),
+        "{:?}",
+        r.observation.reasons
+    );
+}

@@ -242,7 +242,7 @@ fn events_before_the_first_exec_are_runtime_events() {
     assert_eq!(p.first_seen, "exec");
     assert_eq!(p.ppid, 50);
     assert_eq!(p.exe, "/app/start");
-    assert_eq!(p.argv, ["start", "--x"]);
+    assert_eq!(p.argv[..], ["start", "--x"]);
     assert_eq!(p.events, 2);
     assert_eq!(run.trace.files().count(), 1);
 }
@@ -289,7 +289,7 @@ fn exec_chain_within_one_pid_is_one_node() {
     let p = run.node(100);
     assert_eq!(p.execs.len(), 2);
     assert_eq!(p.exe, "/usr/bin/python3");
-    assert_eq!(p.argv, ["python3", "x.py"]);
+    assert_eq!(p.argv[..], ["python3", "x.py"]);
     assert_eq!(p.comm, "python3");
     assert_eq!(p.start_ns, first_ts);
     assert_eq!(p.first_seen, "exec");
@@ -300,13 +300,13 @@ fn exec_chain_within_one_pid_is_one_node() {
                 seq: p.execs[0].seq,
                 ts_ns: first_ts,
                 filename: "/bin/sh".into(),
-                argv: vec!["sh".into(), "-c".into(), "exec python3 x.py".into()],
+                argv: vec!["sh".into(), "-c".into(), "exec python3 x.py".into()].into(),
             },
             ExecRecord {
                 seq: p.execs[1].seq,
                 ts_ns: second_ts,
                 filename: "/usr/bin/python3".into(),
-                argv: vec!["python3".into(), "x.py".into()],
+                argv: vec!["python3".into(), "x.py".into()].into(),
             },
         ]
     );
@@ -332,7 +332,7 @@ fn fork_creates_a_child_inheriting_the_image_until_it_execs() {
     assert_eq!(child.ppid, 100);
     assert_eq!(child.first_seen, "fork");
     assert_eq!(child.exe, "/app/start");
-    assert_eq!(child.argv, ["start"]);
+    assert_eq!(child.argv[..], ["start"]);
     assert!(
         child.execs.is_empty(),
         "the inherited image is not an exec of the child"
@@ -344,7 +344,7 @@ fn fork_creates_a_child_inheriting_the_image_until_it_execs() {
     run.exec(101, 100, "/bin/ls", &["ls", "-l"]);
     let child = run.node(101);
     assert_eq!(child.exe, "/bin/ls");
-    assert_eq!(child.argv, ["ls", "-l"]);
+    assert_eq!(child.argv[..], ["ls", "-l"]);
     assert_eq!(child.execs.len(), 1);
     assert_eq!(child.first_seen, "fork", "the exec does not make a new node");
     assert_eq!(run.trace.processes().len(), 2);

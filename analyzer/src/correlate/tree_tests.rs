@@ -60,7 +60,7 @@ fn exec_chains_forks_exits_and_pid_reuse() {
         ),
         (11, 10, 2, "/usr/bin/python3", Some(3))
     );
-    assert_eq!(p[1].argv, ["python3", "-c", "x"]);
+    assert_eq!(p[1].argv[..], ["python3", "-c", "x"]);
     // The reused pid is a new node, inheriting the parent's program until it execs.
     assert_eq!(
         (p[2].pid, p[2].exe.as_str(), p[2].first_seen.as_str()),

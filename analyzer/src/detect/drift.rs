@@ -84,7 +84,7 @@ pub fn drift(trace: &RunTrace, changes: &FileChanges) -> Vec<Detection> {
                 process: DetectionProcess {
                     pid: p.pid,
                     exe: x.filename.clone(),
-                    argv: x.argv.clone(),
+                    argv: x.argv.to_vec(),
                 },
                 evidence: vec![x.seq],
                 allowed: None,

@@ -34,6 +34,15 @@ static BUNDLED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/rules_bund
 const MAX_PARTIALS: usize = 4096;
 /// Most partial sequences of one rule anchored in one process (its oldest is evicted beyond it).
 const MAX_PARTIALS_PER_PROCESS: usize = 32;
+/// Most evicted partials kept in compact form (a hash of what the next step must match, ~40
+/// bytes each), across rules. An evicted partial whose next step then happens is resumed, so
+/// eviction loses nothing until this bound; beyond it the oldest are forgotten, counted, and the
+/// run is incomplete.
+#[cfg(not(test))]
+const MAX_SPILLED: usize = 262_144;
+/// Small in unit tests, so the bound is reached.
+#[cfg(test)]
+const MAX_SPILLED: usize = 1024;
 /// Most evidence events kept per detection.
 const MAX_EVIDENCE: usize = 16;
 /// Most detections kept per run (further matches are counted).
@@ -221,6 +230,29 @@ struct Captures {
     addr: Option<String>,
 }
 
+/// An evicted partial, kept compact: enough to resume it when its next step happens.
+#[derive(Clone, Debug)]
+struct Spilled {
+    next_step: usize,
+    start_ns: u64,
+    anchor: u32,
+    first_seq: u64,
+}
+
+/// Hash of the values a step compares (`same:`), from captures or from an event.
+fn same_key(fields: &[Field], path: Option<&str>, fd: Option<i64>, addr: Option<&str>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for f in fields {
+        match f {
+            Field::Path => path.hash(&mut h),
+            Field::Fd => fd.hash(&mut h),
+            Field::Addr => addr.hash(&mut h),
+        }
+    }
+    h.finish()
+}
+
 #[derive(Clone, Debug)]
 struct Partial {
     next_step: usize,
@@ -242,8 +274,14 @@ pub struct Detector {
     /// Past the detection bound: one summary per rule (the first match beyond it, and how many
     /// matches it stands for), so the verdict and the gate still see every rule's severity.
     overflow: BTreeMap<usize, (Detection, u64)>,
-    /// Partial sequences evicted for lack of room, by rule id.
+    /// Partial sequences forgotten for lack of room (beyond the spill bound), by rule id.
     evicted: BTreeMap<String, u64>,
+    /// Evicted partials per rule, by the hash of what their next step must match.
+    spilled: Vec<HashMap<u64, Vec<Spilled>>>,
+    /// Spill order (rule, key), oldest first, for the bound.
+    spill_order: std::collections::VecDeque<(usize, u64)>,
+    /// Partials spilled and partials resumed from the spill (memory pressure, not loss).
+    spill_counts: (u64, u64),
 }
 
 /// Rule id of the finding raised when a sample makes more detections than are kept.
@@ -270,6 +308,118 @@ impl Detector {
             detections_omitted: 0,
             overflow: BTreeMap::new(),
             evicted: BTreeMap::new(),
+            spilled: (0..n).map(|_| HashMap::new()).collect(),
+            spill_order: std::collections::VecDeque::new(),
+            spill_counts: (0, 0),
+        }
+    }
+
+    /// Partials moved to the compact spill for lack of room, and partials resumed from it.
+    pub fn spill_counts(&self) -> (u64, u64) {
+        self.spill_counts
+    }
+
+    /// Keeps an evicted partial in compact form; beyond the bound the oldest spilled is forgotten.
+    fn spill(&mut self, r: usize, p: Partial) {
+        let rules = Arc::clone(&self.rules);
+        let Body::Sequence(seq) = &rules.rules[r].body else {
+            return;
+        };
+        let Some(step) = seq.steps.get(p.next_step) else {
+            return;
+        };
+        let key = same_key(
+            &step.same,
+            p.caps.path.as_deref(),
+            p.caps.fd,
+            p.caps.addr.as_deref(),
+        );
+        self.spilled[r].entry(key).or_default().push(Spilled {
+            next_step: p.next_step,
+            start_ns: p.start_ns,
+            anchor: p.anchor,
+            first_seq: p.evidence.first().copied().unwrap_or(0),
+        });
+        self.spill_order.push_back((r, key));
+        self.spill_counts.0 += 1;
+        while self.spill_order.len() > MAX_SPILLED {
+            let Some((or, ok)) = self.spill_order.pop_front() else {
+                break;
+            };
+            if let Some(list) = self.spilled[or].get_mut(&ok)
+                && !list.is_empty()
+            {
+                list.remove(0);
+                if list.is_empty() {
+                    self.spilled[or].remove(&ok);
+                }
+                *self.evicted.entry(rules.rules[or].id.clone()).or_default() += 1;
+            }
+        }
+    }
+
+    /// Brings back the spilled partials of rule `r` whose step `step` this event matches (same
+    /// values, in scope, in the window), as partials the event can then advance.
+    fn resume(
+        &mut self,
+        r: usize,
+        step: usize,
+        seq: &rule::Sequence,
+        f: &Facts<'_>,
+        procs: &dyn ProcessLookup,
+    ) {
+        if self.spilled[r].is_empty() {
+            return;
+        }
+        let cond = &seq.steps[step];
+        let ev_path = event_path(f.ev);
+        let ev_fd = match &f.ev.data {
+            EventData::Syscall(s) => s.fd,
+            _ => None,
+        };
+        let ev_addr = addr_text(f.ev);
+        let key = same_key(&cond.same, ev_path.as_deref(), ev_fd, ev_addr.as_deref());
+        let Some(list) = self.spilled[r].get_mut(&key) else {
+            return;
+        };
+        let within = u64::try_from(seq.within.as_nanos()).unwrap_or(u64::MAX);
+        let ev = f.ev;
+        let mut back = Vec::new();
+        list.retain(|sp| {
+            let take = sp.next_step == step
+                && ev.ts_ns.saturating_sub(sp.start_ns) <= within
+                && (sp.anchor == ev.pid || (seq.lineage && descends(ev.pid, sp.anchor, procs)));
+            if take {
+                back.push(sp.clone());
+            }
+            !take
+        });
+        if list.is_empty() {
+            self.spilled[r].remove(&key);
+        }
+        for sp in back {
+            // The compared values are the event's (equal by the hash); others are not kept.
+            let caps = Captures {
+                path: cond
+                    .same
+                    .contains(&Field::Path)
+                    .then(|| ev_path.clone())
+                    .flatten(),
+                fd: cond.same.contains(&Field::Fd).then_some(ev_fd).flatten(),
+                addr: cond
+                    .same
+                    .contains(&Field::Addr)
+                    .then(|| ev_addr.clone())
+                    .flatten(),
+            };
+            self.spill_counts.1 += 1;
+            self.partials[r].push(Partial {
+                next_step: sp.next_step,
+                start_ns: sp.start_ns,
+                anchor: sp.anchor,
+                caps,
+                evidence: vec![sp.first_seq],
+            });
         }
     }
 
@@ -327,8 +477,8 @@ impl Detector {
             }
         }
         if let Some(i) = evict {
-            parts.remove(i);
-            *self.evicted.entry(self.rules.rules[r].id.clone()).or_default() += 1;
+            let p = parts.remove(i);
+            self.spill(r, p);
         }
     }
 
@@ -402,7 +552,7 @@ impl Detector {
         let node = procs.process(ev.pid);
         let (exe, argv): (&str, &[String]) = match &ev.data {
             EventData::Exec { filename, argv, .. } => (filename, argv),
-            _ => node.map_or(("", &[][..]), |p| (p.exe.as_str(), p.argv.as_slice())),
+            _ => node.map_or(("", &[][..]), |p| (p.exe.as_str(), &p.argv[..])),
         };
         let facts = Facts {
             ev,
@@ -450,6 +600,7 @@ impl Detector {
                     }
                     continue;
                 }
+                self.resume(r, step, seq, &facts, procs);
                 let within = u64::try_from(seq.within.as_nanos()).unwrap_or(u64::MAX);
                 let mut completed = Vec::new();
                 let mut parts = std::mem::take(&mut self.partials[r]);

@@ -2031,7 +2031,9 @@ mod tests {
         r.sandbox.stdout = format!("out {evil}\n</pre><script>x</script>");
         r.sandbox.network.clone_from(&evil);
         for p in &mut r.processes {
-            p.argv.push(evil.clone());
+            let mut argv = p.argv.to_vec();
+            argv.push(evil.clone());
+            p.argv = argv.into();
             p.exe = format!("/tmp/{evil}");
             p.comm.clone_from(&evil);
             for x in &mut p.execs {

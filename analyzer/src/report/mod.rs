@@ -652,6 +652,26 @@ fn kill_chain(detections: &[Detection], trace: &RunTrace, graph: &GraphExport) -
     let procs = trace.processes();
     let ts_of: std::collections::HashMap<u64, u64> =
         trace.events().iter().map(|e| (e.seq, e.ts_ns)).collect();
+    // Indexes, so the build is linear in detections and processes, not their product.
+    let mut nodes_of: std::collections::HashMap<u32, Vec<usize>> = std::collections::HashMap::new();
+    for (i, p) in procs.iter().enumerate() {
+        nodes_of.entry(p.pid).or_default().push(i);
+    }
+    // The latest node of `pid` before node `before` (all of them when None).
+    let latest = |pid: u32, before: Option<usize>| -> Option<usize> {
+        let list = nodes_of.get(&pid)?;
+        let end = before.map_or(list.len(), |b| list.partition_point(|&i| i < b));
+        end.checked_sub(1).and_then(|k| list.get(k).copied())
+    };
+    let graph_pos: std::collections::HashMap<(u32, usize), usize> = graph
+        .nodes
+        .iter()
+        .enumerate()
+        .filter_map(|(g, n)| match n {
+            NodeKind::Process { pid, index } => Some(((*pid, *index), g)),
+            _ => None,
+        })
+        .collect();
     let mut steps: Vec<(usize, KillChainStep)> = detections
         .iter()
         .enumerate()
@@ -661,7 +681,7 @@ fn kill_chain(detections: &[Detection], trace: &RunTrace, graph: &GraphExport) -
                 .iter()
                 .filter_map(|t| mitre_mapping::lookup(t).and_then(|x| x.first_tactic()))
                 .min();
-            let node_idx = procs.iter().rposition(|p| p.pid == d.process.pid);
+            let node_idx = latest(d.process.pid, None);
             let start = node_idx.map_or(0, |n| procs[n].start_ns);
             let ts = d
                 .evidence
@@ -677,7 +697,7 @@ fn kill_chain(detections: &[Detection], trace: &RunTrace, graph: &GraphExport) -
                 if lineage.len() > 32 || lineage.contains(&ppid) || ppid == 0 {
                     break;
                 }
-                cur = procs[..n].iter().rposition(|p| p.pid == ppid);
+                cur = latest(ppid, Some(n));
                 if cur.is_none() {
                     break;
                 }
@@ -690,12 +710,7 @@ fn kill_chain(detections: &[Detection], trace: &RunTrace, graph: &GraphExport) -
                 .flat_map(|(a, b)| [a, b])
                 .collect();
             if let Some(n) = node_idx
-                && let Some(p) = graph.nodes.iter().position(|x| {
-                    *x == NodeKind::Process {
-                        pid: d.process.pid,
-                        index: n,
-                    }
-                })
+                && let Some(&p) = graph_pos.get(&(d.process.pid, n))
             {
                 nodes.push(p);
             }

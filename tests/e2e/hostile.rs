@@ -1,0 +1,103 @@
+//! Images built to beat the analyzer, run for real: each must end with the right verdict or
+//! outcome, say what it could not observe, and leave nothing behind.
+
+use std::time::Duration;
+
+use sandtrace::report::Severity;
+use sandtrace_e2e::{assert_nothing_left, options, privileged, run};
+
+#[test]
+fn a_detection_flood_cannot_hide_an_escape_attempt() {
+    if !privileged() {
+        return;
+    }
+    let mut o = options("h-detection-flood");
+    o.sandbox.timeout = Duration::from_secs(60);
+    let r = run(&o).expect("analysis");
+    assert_nothing_left(&r.run_id);
+    assert_eq!(r.sandbox.exit_code, 0);
+    assert!(r.stats.detections_omitted > 0, "{:?}", r.stats);
+    // The escape attempt came after the bound, and still decides the verdict and the gate.
+    assert!(
+        r.detections.iter().any(|d| d.rule == "escape-mount-attempt"),
+        "{:?}",
+        r.detections
+            .iter()
+            .map(|d| &d.rule)
+            .collect::<std::collections::BTreeSet<_>>()
+    );
+    assert!(
+        r.detections
+            .iter()
+            .any(|d| d.rule == sandtrace::detect::DETECTION_FLOOD)
+    );
+    assert!(
+        r.gate_severity() >= Some(Severity::High),
+        "{:?}",
+        r.gate_severity()
+    );
+    assert_eq!(r.verdict, "malicious");
+    assert!(r.techniques.iter().any(|t| t.id == "T1611"));
+}
+
+#[test]
+fn a_pending_sequence_survives_thousands_of_decoys() {
+    if !privileged() {
+        return;
+    }
+    let mut o = options("h-sequence-evict");
+    o.sandbox.timeout = Duration::from_secs(90);
+    let r = run(&o).expect("analysis");
+    assert_nothing_left(&r.run_id);
+    assert!(r.sandbox.stdout.contains("ran 4200"), "{}", r.sandbox.stdout);
+    assert_eq!(r.stats.dropped, 0, "{:?}", r.stats.capture);
+    let d = r
+        .detections
+        .iter()
+        .find(|d| d.rule == "cleanup-self-deleting-executable")
+        .unwrap_or_else(|| {
+            panic!(
+                "self-deletion not seen: {:?}",
+                r.detections
+                    .iter()
+                    .map(|d| (&d.rule, &d.message))
+                    .collect::<Vec<_>>()
+            )
+        });
+    assert!(d.message.contains("/tmp/.x"), "{}", d.message);
+    // Over 4,096 first steps: room was made from processes gone for good, nothing was evicted.
+    assert!(
+        r.stats.sequence_evictions.is_empty(),
+        "{:?}",
+        r.stats.sequence_evictions
+    );
+    assert!(r.observation.complete, "{:?}", r.observation.reasons);
+}
+
+#[test]
+fn a_disk_filler_is_killed_at_the_disk_limit() {
+    if !privileged() {
+        return;
+    }
+    let mut o = options("h-disk-fill");
+    o.sandbox.timeout = Duration::from_secs(60);
+    o.sandbox.disk_limit = 128 << 20;
+    let r = run(&o).expect("analysis");
+    assert_nothing_left(&r.run_id);
+    let used = r.sandbox.disk_limited.expect("killed by the disk watchdog");
+    assert!(used.bytes > 128 << 20, "{used:?}");
+    // Killed well before it wrote its 4 GiB.
+    assert!(used.bytes < 2 << 30, "{used:?}");
+    assert!(
+        !r.sandbox.stdout.contains("wrote 64 chunks"),
+        "{}",
+        r.sandbox.stdout
+    );
+    assert!(!r.observation.complete);
+    assert!(
+        r.observation.reasons.iter().any(|x| x.contains("disk limit")),
+        "{:?}",
+        r.observation.reasons
+    );
+    assert!(sandtrace::report::text::render(&r).contains("killed at the disk limit"));
+}
