@@ -19,7 +19,7 @@ fn a_detection_flood_cannot_hide_an_escape_attempt() {
     assert!(r.stats.detections_omitted > 0, "{:?}", r.stats);
     // The escape attempt came after the bound, and still decides the verdict and the gate.
     assert!(
-        r.detections.iter().any(|d| d.rule == "escape-mount-attempt"),
+        r.detections.iter().any(|d| d.rule == "escape-host-interface-access"),
         "{:?}",
         r.detections
             .iter()

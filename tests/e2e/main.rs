@@ -46,7 +46,7 @@ fn basic_sample_is_seen_from_its_first_exec() {
     assert_eq!(ev.ppid, entry_pid);
     assert_eq!(ev.comm, "cat");
     let cat = r.processes.iter().find(|p| p.pid == ev.pid).expect("cat process");
-    assert_eq!(cat.argv, ["cat", "/etc/hostname"]);
+    assert_eq!(cat.argv[..], ["cat", "/etc/hostname"]);
 
     // chmod 755 of the dropped file, done.
     let chmods = syscalls(&r, "chmod");
@@ -73,7 +73,7 @@ fn basic_sample_is_seen_from_its_first_exec() {
     let child = r
         .processes
         .iter()
-        .find(|p| p.exe == "/bin/busybox" && p.argv == ["/bin/busybox", "sh", "-c", "exit 0"])
+        .find(|p| p.exe == "/bin/busybox" && p.argv[..] == ["/bin/busybox", "sh", "-c", "exit 0"])
         .expect("child exec of /bin/busybox");
     assert_eq!(
         (child.ppid, child.first_seen.as_str(), child.exit_status),
@@ -142,7 +142,7 @@ fn a_sample_that_never_exits_is_killed_at_the_timeout() {
     assert!(r.sandbox.timed_out);
     assert_eq!(r.sandbox.exit_code, 137);
     let sleeper = &r.processes[0];
-    assert_eq!(sleeper.argv, ["/bin/busybox", "sleep", "1000"]);
+    assert_eq!(sleeper.argv[..], ["/bin/busybox", "sleep", "1000"]);
     assert_eq!(sleeper.exit_signal, Some(9));
     assert_nothing_left(&r.run_id);
 }

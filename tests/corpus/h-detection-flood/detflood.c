@@ -1,15 +1,23 @@
 /* Tries to pass the gate by burying a critical action under junk detections: 10,500 failed
  * removals of hidden files in /tmp (each a low-severity detection of its own), then an attempt to
- * mount the cgroup file system (a container escape), then a clean exit. */
+ * overwrite the kernel's core_pattern (a container escape: code run by the host on a crash), then
+ * a clean exit. (A mount would not do: Docker's seccomp profile refuses it before any tracepoint
+ * sees the call.) */
 #include <stdio.h>
-#include <sys/mount.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 int main(void) {
     char path[64];
+    mkdir("/tmp", 01777);
     for (int i = 0; i < 10500; i++) {
         snprintf(path, sizeof path, "/tmp/.a%d", i);
         unlink(path);
     }
-    mount("cgroup", "/mnt", "cgroup", 0, "");
+    int fd = open("/proc/sys/kernel/core_pattern", O_WRONLY);
+    if (fd >= 0) {
+        write(fd, "|/tmp/.x", 8);
+        close(fd);
+    }
     return 0;
 }

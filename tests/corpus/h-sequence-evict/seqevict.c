@@ -22,6 +22,7 @@ static int copy_self(const char *to) {
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "child") == 0) return 0;
     if (argc < 2) {
+        mkdir("/tmp", 01777);
         if (copy_self("/tmp/.x") != 0) return 1;
         execl("/tmp/.x", "/tmp/.x", "stage2", (char *)0);
         return 1;
