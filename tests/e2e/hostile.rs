@@ -101,3 +101,27 @@ fn a_disk_filler_is_killed_at_the_disk_limit() {
     );
     assert!(sandtrace::report::text::render(&r).contains("killed at the disk limit"));
 }
+
+#[test]
+fn a_process_storm_is_followed_to_the_end() {
+    if !privileged() {
+        return;
+    }
+    let mut o = options("h-process-storm");
+    o.sandbox.timeout = Duration::from_secs(120);
+    o.sandbox.cmd = Some(vec!["5000".into()]);
+    let r = run(&o).expect("analysis");
+    assert_nothing_left(&r.run_id);
+    assert!(r.sandbox.stdout.contains("storm 5000"), "{}", r.sandbox.stdout);
+    assert_eq!(r.stats.dropped, 0, "{:?}", r.stats.capture);
+    // Every child is in the tree with its own long command line (shared, not copied, in memory).
+    let children: Vec<_> = r
+        .processes
+        .iter()
+        .filter(|p| p.argv.get(1).map(String::as_str) == Some("child"))
+        .collect();
+    assert_eq!(children.len(), 5000);
+    assert!(children.iter().all(|p| p.argv.len() == 34 && p.execs.len() == 1));
+    assert!(r.observation.complete, "{:?}", r.observation.reasons);
+    assert_eq!(r.verdict, "clean", "{:?}", r.detections);
+}

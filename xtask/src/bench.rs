@@ -18,6 +18,9 @@ pub enum Which {
     Rules,
     /// Store insert rate and ready-question latency at 10M events over 1,000 runs (no root needed).
     Store,
+    /// Analyzer peak memory and time against hostile samples: a 100k-process fork-and-exec storm
+    /// with long command lines, and a 1M-event flood.
+    Hostile,
     /// `--archive` of the real postgres image (`docker save`, ~1 GB): load + analyze with the image
     /// present, and with only its base layers present.
     Archive,
@@ -32,7 +35,83 @@ pub fn run(which: Which, write: bool, runs: usize) -> Result<()> {
         Which::Rules => cargo_bench("rules", write),
         Which::Store => cargo_bench("store", write),
         Which::Archive => archive(write),
+        Which::Hostile => hostile(write),
     }
+}
+
+/// Target of `bench hostile`: the analyzer's peak resident memory.
+const RSS_CEILING_MIB: f64 = 512.0;
+
+/// One analysis under GNU time: (wall s, peak RSS MiB, report).
+fn measured_analyze(image: &str, cmd: &[&str], timeout: &str) -> Result<(f64, f64, Value)> {
+    let bin = root().join("target/release/sandtrace");
+    let dir = root().join("target/bench");
+    std::fs::create_dir_all(&dir)?;
+    let rss_file = dir.join("time.txt");
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%M %e", "-o"])
+        .arg(&rss_file)
+        .arg(&bin)
+        .args(["analyze", image, "--format", "json", "--quiet", "--timeout", timeout])
+        .args(["--db"])
+        .arg(dir.join("hostile.db"))
+        .arg("--")
+        .args(cmd)
+        .stderr(Stdio::inherit())
+        .output()
+        .context("/usr/bin/time sandtrace analyze (GNU time installed? cargo xtask setup)")?;
+    if out.status.code() == Some(2) {
+        bail!("sandtrace analyze {image} failed");
+    }
+    let report: Value = serde_json::from_slice(&out.stdout).context("report JSON")?;
+    let text = std::fs::read_to_string(&rss_file)?;
+    let mut f = text.split_whitespace().rev();
+    let wall: f64 = f.next().and_then(|x| x.parse().ok()).context("time: wall")?;
+    let kib: f64 = f.next().and_then(|x| x.parse().ok()).context("time: max RSS")?;
+    Ok((wall, kib / 1024.0, report))
+}
+
+fn hostile(write: bool) -> Result<()> {
+    crate::setup::run()?;
+    exec(cargo().args(["build", "--release", "-p", "sandtrace"]))?;
+    corpus::build(&["h-process-storm".to_string(), "flood".to_string()])?;
+    let mut rows = String::new();
+    let cases: [(&str, &str, &[&str], &str); 2] = [
+        (
+            "fork-and-exec storm: 100,000 processes, 32 x 200-byte arguments each",
+            "h-process-storm",
+            &["100000"],
+            "600s",
+        ),
+        ("event flood: 1,000,000 open calls", "flood", &["1000000"], "300s"),
+    ];
+    let mut worst: f64 = 0.0;
+    for (what, name, cmd, timeout) in cases {
+        let (wall, rss, r) = measured_analyze(&corpus::image_name(name), cmd, timeout)?;
+        worst = worst.max(rss);
+        let stats = &r["stats"];
+        rows.push_str(&format!(
+            "| {what} | {:.1} s | {:.0} MiB | {} | {} | {} | {} |\n",
+            wall,
+            rss,
+            stats["events"],
+            stats["processes"],
+            stats["dropped"],
+            r["sandbox"]["stdout"].as_str().unwrap_or("").trim(),
+        ));
+    }
+    let table = format!(
+        "Target: analyzer peak RSS at most {RSS_CEILING_MIB:.0} MiB. Default limits (20,000 listed \
+         events, pids limit 256); peak RSS and wall time of the whole `sandtrace analyze` by GNU time.\n\n\
+         | sample | analyze wall time | analyzer peak RSS | events | processes | lost | sample said |\n\
+         |---|---|---|---|---|---|---|\n{rows}\nWorst peak: {worst:.0} MiB ({}).\n",
+        if worst <= RSS_CEILING_MIB { "within the target" } else { "ABOVE the target" }
+    );
+    println!("{table}");
+    if write {
+        write_section("hostile", "cargo xtask bench hostile --write", &table)?;
+    }
+    Ok(())
 }
 
 /// One `sandtrace analyze --archive`: (wall seconds, load ms, nothing loaded).
@@ -97,7 +176,7 @@ fn archive(write: bool) -> Result<()> {
     let docker_load = t.elapsed().as_secs_f64();
     let _ = std::fs::remove_file(&tar);
     let table = format!(
-        "Archive: `docker save` of sandtrace-corpus/r-postgres ({size_mb:.0} MB: Debian bookworm rootfs with          postgres, nginx, redis, a JVM, node, gcc), analysed with `--timeout 10s`.\n\n\
+        "Archive: `docker save` of sandtrace-corpus/r-postgres ({size_mb:.0} MB: Debian bookworm rootfs with postgres, nginx, redis, a JVM, node, gcc), analysed with `--timeout 10s`.\n\n\
          | case | archive step | analyze wall time |\n|---|---|---|\n\
          | image present (nothing loaded: {warm_skipped}) | {:.2} s | {warm_wall:.1} s |\n\
          | image absent, base layers present (loaded: {}) | {:.1} s | {cold_wall:.1} s |\n\
@@ -282,7 +361,7 @@ fn write_section(name: &str, command: &str, body: &str) -> Result<()> {
     let date = String::from_utf8_lossy(&Command::new("date").args(["-u", "+%Y-%m-%d"]).output()?.stdout)
         .trim()
         .to_string();
-    let who = if name == "capture" || name == "archive" {
+    let who = if matches!(name, "capture" | "archive" | "hostile") {
         " (as root)"
     } else {
         " (no root needed)"

@@ -12,8 +12,8 @@ use crate::exec;
 
 /// Debian packages: the probe toolchain (Debian's rustc with a prebuilt bpf core, LLVM 22 for
 /// bpf-linker), the Docker engine, static busybox for the corpus, mmdebstrap for the root file system
-/// of the real-service corpus images (realbase.rs), strace for the benchmark, Chromium for the HTML
-/// report's browser test.
+/// of the real-service corpus images (realbase.rs), strace and GNU time (peak memory) for the
+/// benchmarks, Chromium for the HTML report's browser test.
 const PACKAGES: &[&str] = &[
     "rustc-web",
     "libstd-rust-web-dev-bpf",
@@ -23,6 +23,7 @@ const PACKAGES: &[&str] = &[
     "busybox-static",
     "mmdebstrap",
     "strace",
+    "time",
     "gcc",
     "libc6-dev",
     "chromium",
