@@ -8,9 +8,9 @@ use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use sandtrace_common::{
-    EventHeader, EventKind, ExecEvent, ExitEvent, FLAG_ARGV_TRUNCATED, FLAG_COMPACT, FLAG_STR0_TRUNCATED,
-    FLAG_STR1_TRUNCATED, FLAG_STR2_TRUNCATED, FORK_IS_THREAD, ForkEvent, Record, SYSCALL_COMPACT_LEN,
-    SyscallEvent,
+    EventHeader, EventKind, ExecEvent, ExitEvent, FLAG_ARGV_TRUNCATED, FLAG_COMPACT, FLAG_EXIT_ONLY,
+    FLAG_STR0_TRUNCATED, FLAG_STR1_TRUNCATED, FLAG_STR2_TRUNCATED, FORK_IS_THREAD, ForkEvent, Record,
+    SYSCALL_COMPACT_LEN, SyscallEvent,
 };
 use serde::{Deserialize, Serialize};
 
@@ -150,6 +150,9 @@ pub struct SyscallData {
     pub bytes: Option<u64>,
     /// Raw arguments as the kernel saw them.
     pub args: [u64; 6],
+    /// Refused before its entry was traced (a seccomp filter): seen on exit, without arguments.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub before_entry: bool,
 }
 
 /// `EINPROGRESS`: a non-blocking connect that goes on in the background.
@@ -309,6 +312,50 @@ pub fn tracked_syscall_bitmap() -> [u64; 8] {
     bits
 }
 
+/// The kind of event a traced x86_64 system call makes (for calls seen on exit only).
+pub fn kind_of_nr(nr: u32) -> Option<EventKind> {
+    use EventKind::*;
+    Some(match nr {
+        2 | 85 | 257 | 437 => Open,
+        9 | 10 => ExecMemory,
+        32 | 33 | 292 => Dup,
+        41 => Socket,
+        42 => Connect,
+        43 | 288 => Accept,
+        44 | 46 => SendTo,
+        49 => Bind,
+        50 => Listen,
+        59 | 322 => ExecFailed,
+        62 | 200 | 234 => Kill,
+        76 | 77 => Truncate,
+        80 | 81 => Chdir,
+        82 | 264 | 316 => Rename,
+        83 | 258 => Mkdir,
+        84 | 87 | 263 => Unlink,
+        86 | 265 => Link,
+        88 | 266 => Symlink,
+        90 | 91 | 268 | 452 => Chmod,
+        92..=94 | 260 => Chown,
+        101 => Ptrace,
+        105 | 106 | 113 | 114 | 117 | 119 => SetId,
+        126 => Capset,
+        155 | 161 => PivotRoot,
+        157 => Prctl,
+        165 => Mount,
+        166 => Umount,
+        175 | 176 | 313 => KernelModule,
+        250 => Keyctl,
+        272 => Unshare,
+        280 => SetTimes,
+        308 => Setns,
+        310 | 311 => ProcessVm,
+        319 => MemfdCreate,
+        321 => Bpf,
+        425 => IoUringSetup,
+        _ => return None,
+    })
+}
+
 /// Name of an x86_64 system call the probes trace, if known.
 pub fn syscall_name(nr: u32) -> Option<&'static str> {
     SYSCALLS
@@ -436,7 +483,7 @@ pub fn decode(bytes: &[u8], seq: u64) -> Result<Event, DecodeError> {
             .get(..4)
             .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
     )?;
-    let kind = EventKind::from_u32(header.kind).ok_or(DecodeError::UnknownKind(header.kind))?;
+    let mut kind = EventKind::from_u32(header.kind).ok_or(DecodeError::UnknownKind(header.kind))?;
     let mut truncated = header.flags & (FLAG_STR0_TRUNCATED | FLAG_STR1_TRUNCATED | FLAG_STR2_TRUNCATED) != 0;
     let data = match kind {
         EventKind::Fork => {
@@ -478,7 +525,19 @@ pub fn decode(bytes: &[u8], seq: u64) -> Result<Event, DecodeError> {
         }
         _ => {
             let r: Box<SyscallEvent> = Box::new(syscall_record(bytes, &header)?);
-            EventData::Syscall(Box::new(syscall_data(&r)))
+            let mut d = syscall_data(&r);
+            if header.flags & FLAG_EXIT_ONLY != 0 {
+                // A call refused before its entry: its kind is its number's, its arguments unknown.
+                kind = kind_of_nr(r.nr).ok_or(DecodeError::UnknownKind(header.kind))?;
+                d = SyscallData {
+                    syscall: d.syscall,
+                    ret: d.ret,
+                    error: d.error,
+                    before_entry: true,
+                    ..SyscallData::default()
+                };
+            }
+            EventData::Syscall(Box::new(d))
         }
     };
     Ok(Event {

@@ -52,7 +52,15 @@ fn measured_analyze(image: &str, cmd: &[&str], timeout: &str) -> Result<(f64, f6
         .args(["-f", "%M %e", "-o"])
         .arg(&rss_file)
         .arg(&bin)
-        .args(["analyze", image, "--format", "json", "--quiet", "--timeout", timeout])
+        .args([
+            "analyze",
+            image,
+            "--format",
+            "json",
+            "--quiet",
+            "--timeout",
+            timeout,
+        ])
         .args(["--db"])
         .arg(dir.join("hostile.db"))
         .arg("--")
@@ -78,7 +86,7 @@ fn hostile(write: bool) -> Result<()> {
     let mut rows = String::new();
     let cases: [(&str, &str, &[&str], &str); 2] = [
         (
-            "fork-and-exec storm: 100,000 processes, 32 x 200-byte arguments each",
+            "fork-and-exec storm: 100,000 processes, 16 x 200-byte arguments each",
             "h-process-storm",
             &["100000"],
             "600s",
@@ -105,7 +113,11 @@ fn hostile(write: bool) -> Result<()> {
          events, pids limit 256); peak RSS and wall time of the whole `sandtrace analyze` by GNU time.\n\n\
          | sample | analyze wall time | analyzer peak RSS | events | processes | lost | sample said |\n\
          |---|---|---|---|---|---|---|\n{rows}\nWorst peak: {worst:.0} MiB ({}).\n",
-        if worst <= RSS_CEILING_MIB { "within the target" } else { "ABOVE the target" }
+        if worst <= RSS_CEILING_MIB {
+            "within the target"
+        } else {
+            "ABOVE the target"
+        }
     );
     println!("{table}");
     if write {

@@ -975,6 +975,16 @@ pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
 }
 
 fn message(rule: &Rule, f: &Facts<'_>) -> String {
+    let text = message_text(rule, f);
+    match &f.ev.data {
+        EventData::Syscall(s) if s.before_entry => {
+            format!("{text} (refused by the seccomp filter before its arguments were read)")
+        }
+        _ => text,
+    }
+}
+
+fn message_text(rule: &Rule, f: &Facts<'_>) -> String {
     let ev = f.ev;
     let path = event_path(ev).unwrap_or_default();
     let (path2, name) = match &ev.data {

@@ -1547,6 +1547,8 @@ fn random_records_of_every_kind_at_full_size_decode() {
             let mut buf = vec![0u8; size + rng.below(16)];
             rng.fill(&mut buf);
             buf[..4].copy_from_slice(&(kind as u32).to_le_bytes());
+            // A record seen on exit only takes the kind of its number (tested on its own).
+            buf[4] &= !(sandtrace_common::FLAG_EXIT_ONLY as u8);
             let event = decode(&buf, 1).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
             assert_eq!(event.kind, kind);
             // Whatever the bytes, the text is escaped: no raw control characters.
@@ -1741,4 +1743,32 @@ fn tracked_bitmap_has_exactly_the_table() {
         let set = bits[nr as usize / 64] & (1 << (nr % 64)) != 0;
         assert_eq!(set, syscall_name(nr).is_some(), "syscall {nr}");
     }
+}
+
+#[test]
+fn calls_refused_before_their_entry_take_the_kind_of_their_number() {
+    // What the probes emit for a mount a seccomp filter refused: number, EPERM, no arguments.
+    let mut r = syscall(EventKind::KernelModule, 165, [0; 6], -1);
+    r.header.flags |= sandtrace_common::FLAG_EXIT_ONLY;
+    let ev = decode(&bytes_of(&r), 3).expect("decodes");
+    assert_eq!(ev.kind, EventKind::Mount);
+    let EventData::Syscall(s) = &ev.data else {
+        panic!("{ev:?}")
+    };
+    assert!(s.before_entry);
+    assert_eq!(
+        (s.syscall.as_str(), s.ret, s.error.as_deref()),
+        ("mount", -1, Some("EPERM"))
+    );
+    // Arguments were never read: none are made up from zeros.
+    assert_eq!((s.fd, s.flags, s.mode), (None, None, None));
+    // Every traced number has a kind, and a module call keeps its own.
+    for (nr, name, _) in SYSCALLS {
+        assert!(kind_of_nr(*nr).is_some(), "{name} ({nr}) has no kind");
+    }
+    assert_eq!(kind_of_nr(313), Some(EventKind::KernelModule));
+    // An unknown number is an undecodable record, not a guess.
+    let mut r = syscall(EventKind::KernelModule, 0, [0; 6], -1);
+    r.header.flags |= sandtrace_common::FLAG_EXIT_ONLY;
+    assert!(decode(&bytes_of(&r), 3).is_err());
 }

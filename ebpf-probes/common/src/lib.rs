@@ -36,6 +36,10 @@ pub const FLAG_ADDR_FROM_EXIT: u32 = 1 << 5;
 /// Header flag: a `SyscallEvent` cut after `str0` (`SYSCALL_COMPACT_LEN` bytes) because its second
 /// and third strings and its socket address are empty.
 pub const FLAG_COMPACT: u32 = 1 << 6;
+/// Header flag: a traced system call refused before its entry tracepoint ran (a seccomp filter
+/// returns EPERM before any tracepoint sees the call), seen on exit by number, without arguments;
+/// its kind is the one of its number, set by the analyzer.
+pub const FLAG_EXIT_ONLY: u32 = 1 << 7;
 /// Fork flag: the new task is a thread of its parent's process, not a new process.
 pub const FORK_IS_THREAD: u32 = 1;
 

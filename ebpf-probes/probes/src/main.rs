@@ -24,7 +24,7 @@ use aya_ebpf::{
     programs::{BtfTracePointContext, SkLookupContext, TracePointContext},
 };
 use sandtrace_common::{
-    ARGV_LEN, COMM_LEN, EventHeader, EventKind, ExecEvent, ExitEvent, FLAG_ADDR_FROM_EXIT,
+    ARGV_LEN, COMM_LEN, EventHeader, EventKind, ExecEvent, ExitEvent, FLAG_ADDR_FROM_EXIT, FLAG_EXIT_ONLY,
     FLAG_ARGV_TRUNCATED, FLAG_COMPACT, FLAG_READ_FAILED, FLAG_STR0_TRUNCATED, FLAG_STR1_TRUNCATED,
     FLAG_STR2_TRUNCATED, FORK_IS_THREAD, ForkEvent, KernelOffsets, PATH_LEN, SHORT_STR_LEN, SOCKADDR_LEN,
     STAT_COUNT, STAT_PENDING_DROPS, STAT_RINGBUF_DROPS, SYSCALL_COMPACT_LEN, SyscallEvent,
@@ -441,10 +441,20 @@ fn tracked(nr: i64) -> bool {
 /// x86_64 numbers of init_module, delete_module, finit_module.
 const MODULE_SYSCALLS: [i64; 3] = [175, 176, 313];
 
-/// Module loading attempts on a kernel without module tracepoints (CONFIG_MODULES off): seen on
-/// exit by number, without arguments.
+/// mmap, mprotect, sendto, sendmsg: their entry is stashed only for some arguments (exec memory,
+/// an explicit address), so a missing entry does not mean a refusal before it (and a firewall
+/// returns EPERM to a send).
+const ENTRY_FILTERED: [i64; 4] = [9, 10, 44, 46];
+
+/// `EPERM`, what Docker's seccomp profile returns for the calls it refuses.
+const EPERM: i64 = 1;
+
+/// A traced call whose entry was never seen: module loading on a kernel without module tracepoints
+/// (CONFIG_MODULES off), or a call a seccomp filter refused before the entry tracepoint (Docker's
+/// profile refuses mount, unshare, bpf, ... to an unprivileged container). Seen on exit by number,
+/// without arguments.
 #[inline(always)]
-fn module_attempt(nr: i64, ret: i64) {
+fn exit_only(nr: i64, ret: i64, kind: EventKind, flags: u32) {
     let Some(ev) = SCRATCH.get_ptr_mut(0) else {
         return;
     };
@@ -452,7 +462,8 @@ fn module_attempt(nr: i64, ret: i64) {
     unsafe {
         let ev = &mut *ev;
         let off = offsets();
-        fill_header(addr_of_mut!(ev.header), EventKind::KernelModule, &off);
+        fill_header(addr_of_mut!(ev.header), kind, &off);
+        ev.header.flags |= flags;
         ev.nr = nr as u32;
         ev.args = [0; 6];
         ev.ret = ret;
@@ -462,6 +473,19 @@ fn module_attempt(nr: i64, ret: i64) {
         if EVENTS.output::<SyscallEvent>(&*ev, wakeup_flags()).is_err() {
             bump(STAT_RINGBUF_DROPS);
         }
+    }
+}
+
+/// Exit of a traced call whose entry was not stashed: reported when it can only have been refused
+/// before its entry (EPERM), or when it is a module call (see [`exit_only`]).
+#[inline(always)]
+fn unseen_entry(nr: i64, ret: i64) {
+    if MODULE_SYSCALLS.contains(&nr) {
+        if in_run() {
+            exit_only(nr, ret, EventKind::KernelModule, 0);
+        }
+    } else if ret == -EPERM && !ENTRY_FILTERED.contains(&nr) && in_run() {
+        exit_only(nr, ret, EventKind::KernelModule, FLAG_EXIT_ONLY);
     }
 }
 
@@ -476,16 +500,21 @@ pub fn syscall_sys_exit(ctx: TracePointContext) -> u32 {
     }
     let tid = bpf_get_current_pid_tgid_u32();
     let Some(ev) = PENDING.get_ptr_mut(&tid) else {
-        if MODULE_SYSCALLS.contains(&nr) && in_run() {
-            // SAFETY: as above.
-            module_attempt(nr, unsafe { tp_field::<i64>(&ctx, 16) });
-        }
+        // SAFETY: as above.
+        unseen_entry(nr, unsafe { tp_field::<i64>(&ctx, 16) });
         return 0;
     };
     // Only threads of the run arm an entry; the cgroup id check (cheaper than the ancestor walk)
     // guards against a host thread that reused the tid of a run thread that never returned.
     // SAFETY: `ev` is a map value of this tid.
-    if unsafe { (*ev).pending == 0 || (*ev).header.cgroup_id != bpf_get_current_cgroup_id() } {
+    if unsafe { (*ev).header.cgroup_id != bpf_get_current_cgroup_id() } {
+        return 0;
+    }
+    // SAFETY: as above.
+    if unsafe { (*ev).pending == 0 } {
+        // This thread's entry of this call was never stashed.
+        // SAFETY: as above.
+        unseen_entry(nr, unsafe { tp_field::<i64>(&ctx, 16) });
         return 0;
     }
     // SAFETY: `ev` is this thread's map value; tracepoint reads go through the checked helper.

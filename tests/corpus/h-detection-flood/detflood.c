@@ -1,10 +1,11 @@
 /* Tries to pass the gate by burying a critical action under junk detections: 10,500 failed
  * removals of hidden files in /tmp (each a low-severity detection of its own), then an attempt to
  * overwrite the kernel's core_pattern (a container escape: code run by the host on a crash), then
- * a clean exit. (A mount would not do: Docker's seccomp profile refuses it before any tracepoint
- * sees the call.) */
+ * a mount of the cgroup file system (refused by Docker's seccomp profile before any system-call
+ * entry tracepoint sees it: the analyzer must still see it, on exit), then a clean exit. */
 #include <stdio.h>
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 int main(void) {
@@ -19,5 +20,6 @@ int main(void) {
         write(fd, "|/tmp/.x", 8);
         close(fd);
     }
+    mount("cgroup", "/tmp", "cgroup", 0, "");
     return 0;
 }

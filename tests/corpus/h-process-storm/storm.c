@@ -1,5 +1,5 @@
 /* A fork-and-exec storm: N children one after another, each executing this program again with a
- * long command line (32 arguments of 200 bytes), to make the analyzer hold many processes and
+ * long command line (16 arguments of 200 bytes: 3.2 KiB, within what the probes read of an argv), to make the analyzer hold many processes and
  * many copies of big argv. Prints "storm N" with the children that ran. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,16 +10,16 @@
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "child") == 0) return 0;
     long n = argc > 1 ? atol(argv[1]) : 100000;
-    static char big[32][201];
-    char *args[35];
+    static char big[16][201];
+    char *args[19];
     args[0] = "/storm";
     args[1] = "child";
-    for (int i = 0; i < 32; i++) {
+    for (int i = 0; i < 16; i++) {
         memset(big[i], 'a' + i % 26, 200);
         big[i][200] = 0;
         args[2 + i] = big[i];
     }
-    args[34] = NULL;
+    args[18] = NULL;
     long ran = 0;
     for (long i = 0; i < n; i++) {
         pid_t p = fork();
