@@ -6,7 +6,7 @@
 //! themselves up to a bound (the rest are counted).
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, HashMap, HashSet},
     sync::Arc,
 };
 
@@ -192,7 +192,12 @@ pub struct RunTrace {
     writer: Option<crate::store::EventWriter>,
     graph: RunGraph,
     refused: Refusals,
+    /// Command lines seen recently, shared by every process that runs the same one.
+    argvs: HashSet<Argv>,
 }
+
+/// Most distinct command lines kept for sharing (the set starts over beyond it).
+const MAX_SHARED_ARGVS: usize = 4096;
 
 /// `EPERM`, `EACCES`: what a refused privileged call returns.
 const REFUSED_ERRNOS: [i64; 2] = [-1, -13];
@@ -338,6 +343,7 @@ impl RunTrace {
             writer: None,
             graph: RunGraph::default(),
             refused: Refusals::default(),
+            argvs: HashSet::new(),
         }
     }
 
@@ -488,8 +494,18 @@ impl RunTrace {
                 if !filename.starts_with('/') && !filename.is_empty() {
                     *filename = self.resolve(i, filename, None);
                 }
+                let shared = match self.argvs.get(argv.as_slice()) {
+                    Some(a) => Arc::clone(a),
+                    None => {
+                        let a = Argv::from(argv.as_slice());
+                        if self.argvs.len() >= MAX_SHARED_ARGVS {
+                            self.argvs.clear();
+                        }
+                        self.argvs.insert(Arc::clone(&a));
+                        a
+                    }
+                };
                 let p = &mut self.processes[i];
-                let shared = Argv::from(argv.as_slice());
                 p.exe.clone_from(filename);
                 p.comm.clone_from(&ev.comm);
                 p.uid = ev.uid;

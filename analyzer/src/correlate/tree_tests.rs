@@ -292,3 +292,31 @@ fn runc_reexecuting_itself_is_still_the_runtime() {
     assert_eq!((t.runtime_events(), t.total_events()), (2, 1));
     assert_eq!(t.processes()[0].exe, "/bin/sh");
 }
+
+#[test]
+fn command_lines_are_shared_and_exec_records_bounded() {
+    let mut t = RunTrace::new("/", 100);
+    let mut events = vec!["{kind: exec, pid: 5, filename: /bin/sh, argv: [sh, /storm.sh]}".to_string()];
+    for c in 10..13 {
+        events.push(format!("{{kind: fork, pid: 5, child: {c}}}"));
+        events.push(format!(
+            "{{kind: exec, pid: {c}, filename: /storm, argv: [/storm, child, aaaa]}}"
+        ));
+    }
+    // One process executing in a loop: its exec records stop at the bound, the rest are counted.
+    for i in 0..(MAX_EXECS + 6) {
+        events.push(format!("{{kind: exec, pid: 12, filename: /x{i}, argv: [/x{i}]}}"));
+    }
+    let refs: Vec<&str> = events.iter().map(String::as_str).collect();
+    feed(&mut t, &refs);
+    let p = t.processes();
+    // The same command line run by three processes is one allocation, shared with their records.
+    assert!(Arc::ptr_eq(&p[1].argv, &p[2].argv));
+    assert!(Arc::ptr_eq(&p[1].argv, &p[1].execs[0].argv));
+    // A forked child shares its parent's, not a copy.
+    assert_eq!(p[1].first_seen, "fork");
+    let last = &p[3];
+    assert_eq!(last.execs.len(), MAX_EXECS);
+    assert_eq!(last.execs_omitted, 7);
+    assert_eq!(last.exe, format!("/x{}", MAX_EXECS + 5));
+}

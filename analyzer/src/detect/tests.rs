@@ -483,3 +483,42 @@ fn evictions_beyond_the_spill_are_counted_and_make_the_run_incomplete() {
     );
     assert_eq!(report.stats.sequence_evictions.get("self-delete"), Some(&7));
 }
+
+#[test]
+fn a_process_storm_is_listed_in_short_beyond_the_bound() {
+    let r = rules(&[SELF_DELETE]);
+    let (mut t, mut feed) = feeder(&r);
+    feed(
+        &mut t,
+        "{kind: exec, pid: 1, filename: /bin/sh, argv: [sh, -c, storm]}".into(),
+    );
+    let n = crate::report::FULL_PROCESSES as u32 + 100;
+    for i in 0..n {
+        let c = 1000 + i;
+        feed(&mut t, format!("{{kind: fork, pid: 1, child: {c}}}"));
+        feed(
+            &mut t,
+            format!("{{kind: exec, pid: {c}, filename: /bin/true, argv: [/bin/true, a{i}, b]}}"),
+        );
+        feed(&mut t, format!("{{kind: exit, pid: {c}, status: 0}}"));
+    }
+    // The last child is the one a detection names: it stays whole, with its parent.
+    let last = 1000 + n;
+    feed(&mut t, format!("{{kind: fork, pid: 1, child: {last}}}"));
+    feed(
+        &mut t,
+        format!("{{kind: exec, pid: {last}, filename: /tmp/.x, argv: [/tmp/.x, run]}}"),
+    );
+    feed(&mut t, format!("{{kind: unlink, pid: {last}, path: /tmp/.x}}"));
+    let report = report_of(&t);
+    assert_eq!(report.processes.len(), n as usize + 2);
+    assert_eq!(report.stats.processes_abridged, 101);
+    let short = &report.processes[crate::report::FULL_PROCESSES + 50];
+    assert_eq!(short.argv[..], ["/bin/true"]);
+    assert!(short.execs.is_empty() && short.execs_omitted == 1);
+    let named = report.processes.last().expect("last");
+    assert_eq!(named.argv[..], ["/tmp/.x", "run"]);
+    assert_eq!(named.execs.len(), 1);
+    assert_eq!(report.processes[0].argv[..], ["sh", "-c", "storm"]);
+    assert!(crate::report::text::render(&report).contains("101 listed in short"));
+}

@@ -485,6 +485,10 @@ fn header(o: &mut String, cx: &Ctx<'_>) {
             "rule matches beyond the detection bound",
         ),
         (r.graph.omitted, "graph relations beyond the node bound"),
+        (
+            r.stats.processes_abridged,
+            "processes listed in short (beyond the first 5,000)",
+        ),
     ];
     let parts: Vec<String> = omitted
         .iter()

@@ -374,6 +374,54 @@ pub struct Stats {
     /// incomplete: those sequences could have completed unseen).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sequence_evictions: BTreeMap<String, u64>,
+    /// Processes listed in short (first argument only, no exec records) beyond the first
+    /// [`FULL_PROCESSES`]: a process storm cannot make the report, the store or the HTML huge.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub processes_abridged: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Processes listed in full in a report; beyond them (except those with detections and their
+/// ancestors) only the program and the first argument are kept. Indexes stay those of the trace.
+pub const FULL_PROCESSES: usize = 5_000;
+
+/// The trace's processes, the ones beyond [`FULL_PROCESSES`] abridged, and how many were.
+fn abridged_processes(procs: &[ProcessNode], detections: &[Detection]) -> (Vec<ProcessNode>, u64) {
+    if procs.len() <= FULL_PROCESSES {
+        return (procs.to_vec(), 0);
+    }
+    // Processes a detection names, and their ancestors, stay whole.
+    let mut keep: std::collections::HashSet<u32> = detections.iter().map(|d| d.process.pid).collect();
+    let parent: std::collections::HashMap<u32, u32> = procs.iter().map(|p| (p.pid, p.ppid)).collect();
+    for pid in keep.clone() {
+        let mut cur = pid;
+        for _ in 0..32 {
+            match parent.get(&cur) {
+                Some(&pp) if pp != 0 && pp != cur && keep.insert(pp) => cur = pp,
+                _ => break,
+            }
+        }
+    }
+    let mut abridged = 0u64;
+    let out = procs
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            if i < FULL_PROCESSES || keep.contains(&p.pid) {
+                return p.clone();
+            }
+            abridged += 1;
+            let mut q = p.clone();
+            q.argv = q.argv.iter().take(1).cloned().collect::<Vec<_>>().into();
+            q.execs_omitted += q.execs.len() as u64;
+            q.execs = Vec::new();
+            q
+        })
+        .collect();
+    (out, abridged)
 }
 
 /// The `sandtrace.report/v1` document.
@@ -484,6 +532,7 @@ impl Report {
         let techniques = techniques(&detections);
         let graph = trace.graph().export();
         let kill_chain = kill_chain(&detections, trace, &graph);
+        let (processes, processes_abridged) = abridged_processes(trace.processes(), &detections);
         Report {
             schema: SCHEMA.to_string(),
             run_id: facts.run_id.to_string(),
@@ -528,8 +577,9 @@ impl Report {
                 summary_omitted: trace.summary_omitted(),
                 detections_omitted: trace.detections_omitted(),
                 sequence_evictions: trace.sequence_evictions().clone(),
+                processes_abridged,
             },
-            processes: trace.processes().to_vec(),
+            processes,
             files: trace.files().cloned().collect(),
             network: trace.network().cloned().collect(),
             events: trace.events().to_vec(),

@@ -140,6 +140,14 @@ pub fn render_styled(r: &Report, color: bool) -> String {
             String::new()
         }
     );
+    if stats.processes_abridged > 0 {
+        let _ = writeln!(
+            o,
+            "processes {} listed in short beyond the first {} (program and first argument; those with detections in full)",
+            stats.processes_abridged,
+            super::FULL_PROCESSES
+        );
+    }
     if let Some(s) = stats.capture.sinkhole {
         let _ = writeln!(
             o,

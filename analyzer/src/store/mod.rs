@@ -397,6 +397,12 @@ impl EventWriter {
     /// Starts the writer for `run_id` on the database at `path`.
     pub fn start(path: &Path, run_id: &str) -> Result<EventWriter, StoreError> {
         let store = Store::open(path)?;
+        // The writer appends: a small page cache and no memory map keep its memory bounded (the
+        // defaults of a connection are sized for questions over millions of events).
+        store
+            .conn
+            .execute_batch("PRAGMA cache_size = -16384; PRAGMA mmap_size = 0;")
+            .map_err(sql_err(&store.path))?;
         // Up to 64 batches (~256k events) in flight; beyond that the reader waits (and the kernel
         // counts drops). The writer runs at idle priority, so the sample keeps its CPU and the
         // writer catches up while the sample waits or after it exits.
