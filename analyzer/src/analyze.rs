@@ -387,7 +387,7 @@ fn finish_report(
     if !trace.entrypoint_seen() {
         return Err(AnalyzeError::NothingObserved);
     }
-    Ok(Report::build(
+    Ok(Report::build_owned(
         RunFacts {
             run_id,
             image,
@@ -398,7 +398,7 @@ fn finish_report(
             outcome: &outcome,
             capture: stats,
         },
-        &trace,
+        trace,
     ))
 }
 

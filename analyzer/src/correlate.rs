@@ -313,6 +313,16 @@ impl RunTrace {
         self.detector.sequence_evictions()
     }
 
+    /// Takes the process and event lists out (for a report built at the end of the run).
+    pub fn take_listed(&mut self) -> (Vec<ProcessNode>, Vec<Event>) {
+        self.by_pid.clear();
+        self.last_by_pid.clear();
+        (
+            std::mem::take(&mut self.processes),
+            std::mem::take(&mut self.events),
+        )
+    }
+
     /// Partial sequences moved to the compact spill, and resumed from it.
     pub fn sequence_spills(&self) -> (u64, u64) {
         self.detector.spill_counts()

@@ -384,8 +384,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 None => {
                     let rules = RuleSet::bundled().ok();
                     let color = output.is_none() && std::io::stdout().is_terminal();
-                    let rendered = sandtrace::report::render(&report, format, rules.as_ref(), color)?;
-                    emit(output.as_deref(), &rendered)?;
+                    emit(output.as_deref(), &|w| {
+                        sandtrace::report::render_to(&report, format, rules.as_ref(), color, w)
+                    })?;
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -552,8 +553,9 @@ async fn run_analyze(args: AnalyzeArgs, db: Option<PathBuf>) -> anyhow::Result<E
         eprintln!("sandtrace: warning: policy entry expired, no longer applied: {e}");
     }
     let color = args.output.is_none() && std::io::stdout().is_terminal();
-    let rendered = sandtrace::report::render(&report, args.format, Some(&rules), color)?;
-    emit(args.output.as_deref(), &rendered)?;
+    emit(args.output.as_deref(), &|w| {
+        sandtrace::report::render_to(&report, args.format, Some(&rules), color, w)
+    })?;
     let mut code = gate(&report, args.fail_on, args.max_lost);
     if code == Gate::Incomplete {
         eprintln!(
@@ -691,10 +693,12 @@ fn check_writable(path: &std::path::Path) -> anyhow::Result<()> {
 }
 
 /// Writes the report to the file (atomically: a temporary file renamed) or stdout.
-fn emit(output: Option<&std::path::Path>, rendered: &str) -> anyhow::Result<()> {
+/// Where a rendered report goes: written straight to the file or to stdout.
+type Render<'a> = dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()> + 'a;
+
+fn emit(output: Option<&std::path::Path>, render: &Render<'_>) -> anyhow::Result<()> {
     match output {
         Some(path) => {
-            use std::io::Write as _;
             let dir = match path.parent() {
                 Some(d) if !d.as_os_str().is_empty() => d,
                 _ => std::path::Path::new("."),
@@ -706,7 +710,7 @@ fn emit(output: Option<&std::path::Path>, rendered: &str) -> anyhow::Result<()> 
                 .prefix(".sandtrace-report-")
                 .tempfile_in(dir)
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            tmp.write_all(rendered.as_bytes())
+            render(tmp.as_file_mut())
                 .and_then(|()| {
                     use std::os::unix::fs::PermissionsExt as _;
                     // Readable like any report, not the temporary file's private 0600.
@@ -719,7 +723,13 @@ fn emit(output: Option<&std::path::Path>, rendered: &str) -> anyhow::Result<()> 
                 .map_err(|e| e.error)
                 .with_context(|| format!("cannot write {}", path.display()))?;
         }
-        None => print!("{rendered}"),
+        None => {
+            let stdout = std::io::stdout();
+            let mut lock = stdout.lock();
+            render(&mut lock)
+                .and_then(|()| std::io::Write::flush(&mut lock))
+                .context("cannot write the report to stdout")?;
+        }
     }
     Ok(())
 }

@@ -521,4 +521,26 @@ fn a_process_storm_is_listed_in_short_beyond_the_bound() {
     assert_eq!(named.execs.len(), 1);
     assert_eq!(report.processes[0].argv[..], ["sh", "-c", "storm"]);
     assert!(crate::report::text::render(&report).contains("101 listed in short"));
+    // Taking the lists out of the trace makes the same report as copying them.
+    let image = crate::sandbox::ImageInfo {
+        reference: "i".into(),
+        id: "x".into(),
+        working_dir: "/".into(),
+        config: Default::default(),
+    };
+    let outcome = crate::sandbox::ContainerOutcome::default();
+    let owned = crate::report::Report::build_owned(
+        crate::report::RunFacts {
+            run_id: "r",
+            image: &image,
+            started_at: String::new(),
+            finished_at: String::new(),
+            sandbox: &crate::sandbox::SandboxConfig::new("i"),
+            layers: None,
+            outcome: &outcome,
+            capture: crate::capture::CaptureStats::default(),
+        },
+        t,
+    );
+    assert_eq!(owned, report);
 }

@@ -389,9 +389,9 @@ fn is_zero(n: &u64) -> bool {
 pub const FULL_PROCESSES: usize = 5_000;
 
 /// The trace's processes, the ones beyond [`FULL_PROCESSES`] abridged, and how many were.
-fn abridged_processes(procs: &[ProcessNode], detections: &[Detection]) -> (Vec<ProcessNode>, u64) {
+fn abridged_processes(mut procs: Vec<ProcessNode>, detections: &[Detection]) -> (Vec<ProcessNode>, u64) {
     if procs.len() <= FULL_PROCESSES {
-        return (procs.to_vec(), 0);
+        return (procs, 0);
     }
     // Processes a detection names, and their ancestors, stay whole.
     let mut keep: std::collections::HashSet<u32> = detections.iter().map(|d| d.process.pid).collect();
@@ -406,22 +406,16 @@ fn abridged_processes(procs: &[ProcessNode], detections: &[Detection]) -> (Vec<P
         }
     }
     let mut abridged = 0u64;
-    let out = procs
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            if i < FULL_PROCESSES || keep.contains(&p.pid) {
-                return p.clone();
-            }
-            abridged += 1;
-            let mut q = p.clone();
-            q.argv = q.argv.iter().take(1).cloned().collect::<Vec<_>>().into();
-            q.execs_omitted += q.execs.len() as u64;
-            q.execs = Vec::new();
-            q
-        })
-        .collect();
-    (out, abridged)
+    for p in procs.iter_mut().skip(FULL_PROCESSES) {
+        if keep.contains(&p.pid) {
+            continue;
+        }
+        abridged += 1;
+        p.argv = p.argv.iter().take(1).cloned().collect::<Vec<_>>().into();
+        p.execs_omitted += p.execs.len() as u64;
+        p.execs = Vec::new();
+    }
+    (procs, abridged)
 }
 
 /// The `sandtrace.report/v1` document.
@@ -523,6 +517,29 @@ pub struct RunFacts<'a> {
 impl Report {
     /// Assembles the report of a finished run.
     pub fn build(facts: RunFacts<'_>, trace: &RunTrace) -> Report {
+        let mut r = Report::summarise(facts, trace);
+        let (processes, abridged) = abridged_processes(trace.processes().to_vec(), &r.detections);
+        r.processes = processes;
+        r.stats.processes_abridged = abridged;
+        r.events = trace.events().to_vec();
+        r
+    }
+
+    /// [`Report::build`] that takes the trace's process and event lists instead of copying them
+    /// (the end of a large run holds them once).
+    pub fn build_owned(facts: RunFacts<'_>, mut trace: RunTrace) -> Report {
+        let mut r = Report::summarise(facts, &trace);
+        let (processes, events) = trace.take_listed();
+        drop(trace);
+        let (processes, abridged) = abridged_processes(processes, &r.detections);
+        r.processes = processes;
+        r.stats.processes_abridged = abridged;
+        r.events = events;
+        r
+    }
+
+    /// Everything but the process and event lists.
+    fn summarise(facts: RunFacts<'_>, trace: &RunTrace) -> Report {
         let mut detections: Vec<Detection> = trace.detections().to_vec();
         detections.extend(trace.detection_overflow());
         detections.extend(crate::detect::drift::drift(trace, &facts.outcome.changes));
@@ -532,7 +549,6 @@ impl Report {
         let techniques = techniques(&detections);
         let graph = trace.graph().export();
         let kill_chain = kill_chain(&detections, trace, &graph);
-        let (processes, processes_abridged) = abridged_processes(trace.processes(), &detections);
         Report {
             schema: SCHEMA.to_string(),
             run_id: facts.run_id.to_string(),
@@ -577,12 +593,12 @@ impl Report {
                 summary_omitted: trace.summary_omitted(),
                 detections_omitted: trace.detections_omitted(),
                 sequence_evictions: trace.sequence_evictions().clone(),
-                processes_abridged,
+                processes_abridged: 0,
             },
-            processes,
+            processes: Vec::new(),
             files: trace.files().cloned().collect(),
             network: trace.network().cloned().collect(),
-            events: trace.events().to_vec(),
+            events: Vec::new(),
             events_omitted: trace.events_omitted(),
             kill_chain,
             graph,
@@ -669,6 +685,42 @@ pub enum Format {
     Html,
     /// An ATT&CK Navigator layer (format 4.5).
     Navigator,
+}
+
+/// Writes a report to `w`; JSON is streamed (a large report is never held as one string).
+pub fn render_to(
+    r: &Report,
+    format: Format,
+    rules: Option<&crate::detect::RuleSet>,
+    color: bool,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    use std::io::Write as _;
+    if format == Format::Json {
+        let mut buf = std::io::BufWriter::with_capacity(1 << 16, w);
+        serde_json::to_writer_pretty(&mut buf, r).map_err(std::io::Error::other)?;
+        buf.write_all(b"\n")?;
+        return buf.flush();
+    }
+    let text = render(r, format, rules, color).map_err(std::io::Error::other)?;
+    w.write_all(text.as_bytes())
+}
+
+/// Exact length of the compact JSON of `v`, without building it (to allocate it once).
+pub fn json_len<T: Serialize>(v: &T) -> Result<usize, serde_json::Error> {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    serde_json::to_writer(&mut c, v)?;
+    Ok(c.0)
 }
 
 /// Renders a report. `rules` gives rule names and descriptions to SARIF; `color` is for text.

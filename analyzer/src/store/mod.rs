@@ -131,8 +131,12 @@ impl Store {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(sql_err(&shown))?;
-        conn.execute_batch("PRAGMA query_only = 1; PRAGMA busy_timeout = 5000;")
-            .map_err(sql_err(&shown))?;
+        // Questions over millions of events: a 256 MiB page cache (allocated as used) and a map.
+        conn.execute_batch(
+            "PRAGMA query_only = 1; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -262144; \
+             PRAGMA mmap_size = 4294967296;",
+        )
+        .map_err(sql_err(&shown))?;
         // Whatever the SQL says, a read-only store reads: SELECTs over its tables and plain
         // functions, nothing else (no ATTACH, no writes, no pragmas, no extensions).
         conn.authorizer(Some(|ctx: rusqlite::hooks::AuthContext<'_>| {
@@ -184,7 +188,14 @@ impl Store {
     pub fn finish_run(&mut self, report: &Report) -> Result<(), StoreError> {
         let path = self.path.clone();
         let err = sql_err(&path);
-        let report_json = serde_json::to_string(report).map_err(|e| StoreError::Writer(e.to_string()))?;
+        // Allocated once at its exact size: a large report is not grown by doubling.
+        let report_json = crate::report::json_len(report)
+            .and_then(|n| {
+                let mut buf = Vec::with_capacity(n);
+                serde_json::to_writer(&mut buf, report).map(|()| buf)
+            })
+            .map_err(|e| StoreError::Writer(e.to_string()))
+            .and_then(|b| String::from_utf8(b).map_err(|e| StoreError::Writer(e.to_string())))?;
         let tx = self.conn.transaction().map_err(&err)?;
         {
             let run = &report.run_id;
@@ -397,11 +408,10 @@ impl EventWriter {
     /// Starts the writer for `run_id` on the database at `path`.
     pub fn start(path: &Path, run_id: &str) -> Result<EventWriter, StoreError> {
         let store = Store::open(path)?;
-        // The writer appends: a small page cache and no memory map keep its memory bounded (the
-        // defaults of a connection are sized for questions over millions of events).
+        // The writer only appends: no memory map (its page cache is the connection's 16 MiB).
         store
             .conn
-            .execute_batch("PRAGMA cache_size = -16384; PRAGMA mmap_size = 0;")
+            .execute_batch("PRAGMA mmap_size = 0;")
             .map_err(sql_err(&store.path))?;
         // Up to 64 batches (~256k events) in flight; beyond that the reader waits (and the kernel
         // counts drops). The writer runs at idle priority, so the sample keeps its CPU and the

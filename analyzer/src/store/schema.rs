@@ -125,10 +125,11 @@ pub(crate) const MIGRATIONS: &[&str] = &[
 /// Sets the connection up (WAL, foreign keys, busy timeout) and applies missing migrations.
 pub(crate) fn prepare(conn: &Connection, path: &str) -> Result<(), StoreError> {
     let err = sql_err(path);
-    // A 256 MiB page cache (at most; pages are allocated as used) keeps the event indexes' hot pages in memory while runs stream in.
+    // The analyzer writes through this connection: a 16 MiB page cache and a 256 MiB map keep its
+    // memory bounded however large the run (read-only forensics connections get more).
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-         PRAGMA synchronous = NORMAL; PRAGMA cache_size = -262144; PRAGMA mmap_size = 4294967296;",
+         PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384; PRAGMA mmap_size = 268435456;",
     )
     .map_err(&err)?;
     migrate(conn, path, MIGRATIONS.len())
