@@ -24,10 +24,11 @@ use aya_ebpf::{
     programs::{BtfTracePointContext, SkLookupContext, TracePointContext},
 };
 use sandtrace_common::{
-    ARGV_LEN, COMM_LEN, EventHeader, EventKind, ExecEvent, ExitEvent, FLAG_ADDR_FROM_EXIT, FLAG_EXIT_ONLY,
-    FLAG_ARGV_TRUNCATED, FLAG_COMPACT, FLAG_READ_FAILED, FLAG_STR0_TRUNCATED, FLAG_STR1_TRUNCATED,
-    FLAG_STR2_TRUNCATED, FORK_IS_THREAD, ForkEvent, KernelOffsets, PATH_LEN, SHORT_STR_LEN, SOCKADDR_LEN,
-    STAT_COUNT, STAT_PENDING_DROPS, STAT_RINGBUF_DROPS, SYSCALL_COMPACT_LEN, SyscallEvent,
+    ARGV_LEN, COMM_LEN, EventHeader, EventKind, ExecEvent, ExitEvent, FLAG_ADDR_FROM_EXIT,
+    FLAG_ARGV_TRUNCATED, FLAG_COMPACT, FLAG_EXIT_ONLY, FLAG_READ_FAILED, FLAG_STR0_TRUNCATED,
+    FLAG_STR1_TRUNCATED, FLAG_STR2_TRUNCATED, FORK_IS_THREAD, ForkEvent, KernelOffsets, PATH_LEN,
+    SHORT_STR_LEN, SOCKADDR_LEN, STAT_COUNT, STAT_PENDING_DROPS, STAT_RINGBUF_DROPS, SYSCALL_COMPACT_LEN,
+    SyscallEvent,
 };
 
 /// cgroup v2 id of the run's parent cgroup (set by the analyzer at load time).
