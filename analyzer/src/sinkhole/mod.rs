@@ -204,7 +204,26 @@ impl Sinkhole {
     /// Stops answering and releases the namespace (its veth pair goes with it).
     pub fn finish(&mut self) -> SinkStats {
         self.stop.store(true, Ordering::SeqCst);
-        self.thread.take().and_then(|t| t.join().ok()).unwrap_or_default()
+        let Some(thread) = self.thread.take() else {
+            return SinkStats::default();
+        };
+        let stats = thread.join().unwrap_or_default();
+        // The pair goes with the namespace, but the kernel frees namespaces later, in the
+        // background (and a descriptor of it may still be open): delete it now, and wait.
+        let dev = std::path::Path::new("/sys/class/net").join(&self.host_veth);
+        if dev.exists() {
+            if let Err(e) = ip(&["link", "delete", &self.host_veth]) {
+                tracing::debug!(error = %e, "sinkhole veth already going");
+            }
+            let t0 = Instant::now();
+            while dev.exists() && t0.elapsed() < Duration::from_secs(5) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if dev.exists() {
+                tracing::warn!(dev = %self.host_veth, "the sinkhole's interface is still present");
+            }
+        }
+        stats
     }
 }
 
