@@ -266,7 +266,11 @@ struct Partial {
 #[derive(Debug)]
 pub struct Detector {
     rules: Arc<RuleSet>,
-    partials: Vec<Vec<Partial>>,
+    /// Partial sequences per rule, by the process they started in (their anchor): an event only
+    /// looks at the partials of its process and its ancestors.
+    partials: Vec<HashMap<u32, Vec<Partial>>>,
+    /// Partials held per rule (the sum of the lists above).
+    held: Vec<usize>,
     detections: Vec<Detection>,
     by_key: HashMap<(usize, u32, String), usize>,
     fired: HashMap<u32, HashSet<String>>,
@@ -301,7 +305,8 @@ impl Detector {
         let n = rules.rules.len();
         Detector {
             rules,
-            partials: vec![Vec::new(); n],
+            partials: (0..n).map(|_| HashMap::new()).collect(),
+            held: vec![0; n],
             detections: Vec::new(),
             by_key: HashMap::new(),
             fired: HashMap::new(),
@@ -413,7 +418,8 @@ impl Detector {
                     .flatten(),
             };
             self.spill_counts.1 += 1;
-            self.partials[r].push(Partial {
+            self.held[r] += 1;
+            self.partials[r].entry(sp.anchor).or_default().push(Partial {
                 next_step: sp.next_step,
                 start_ns: sp.start_ns,
                 anchor: sp.anchor,
@@ -440,20 +446,21 @@ impl Detector {
         procs: &dyn ProcessLookup,
     ) {
         let parts = &mut self.partials[r];
-        let oldest_of = |parts: &[Partial], pid: u32| {
-            parts
-                .iter()
+        let oldest = |list: &[Partial]| {
+            list.iter()
                 .enumerate()
-                .filter(|(_, p)| p.anchor == pid)
                 .min_by_key(|(_, p)| p.start_ns)
                 .map(|(i, _)| i)
         };
         let mut evict = None;
-        if parts.iter().filter(|p| p.anchor == anchor).count() >= MAX_PARTIALS_PER_PROCESS {
-            evict = oldest_of(parts, anchor);
-        } else if parts.len() >= MAX_PARTIALS {
-            parts.retain(|p| now.saturating_sub(p.start_ns) <= within);
-            if parts.len() >= MAX_PARTIALS {
+        if parts.get(&anchor).is_some_and(|l| l.len() >= MAX_PARTIALS_PER_PROCESS) {
+            evict = Some(anchor);
+        } else if self.held[r] >= MAX_PARTIALS {
+            for list in parts.values_mut() {
+                list.retain(|p| now.saturating_sub(p.start_ns) <= within);
+            }
+            parts.retain(|_, l| !l.is_empty());
+            if parts.values().map(Vec::len).sum::<usize>() >= MAX_PARTIALS {
                 // What can still complete: a live anchor, or (lineage rules) one with a live descendant.
                 let mut reach: HashSet<u32> = HashSet::new();
                 for pid in procs.live_pids() {
@@ -462,24 +469,25 @@ impl Detector {
                         reach.extend(Ancestors::new(pid, procs).map(|a| a.pid));
                     }
                 }
-                parts.retain(|p| reach.contains(&p.anchor));
+                parts.retain(|a, _| reach.contains(a));
             }
-            if parts.len() >= MAX_PARTIALS {
-                let mut per: HashMap<u32, usize> = HashMap::new();
-                for p in parts.iter() {
-                    *per.entry(p.anchor).or_default() += 1;
-                }
-                let heaviest = per
-                    .into_iter()
-                    .max_by_key(|&(pid, n)| (n, std::cmp::Reverse(pid)))
-                    .map(|(pid, _)| pid);
-                evict = heaviest.and_then(|pid| oldest_of(parts, pid));
+            self.held[r] = parts.values().map(Vec::len).sum();
+            if self.held[r] >= MAX_PARTIALS {
+                evict = parts
+                    .iter()
+                    .max_by_key(|(pid, l)| (l.len(), std::cmp::Reverse(**pid)))
+                    .map(|(pid, _)| *pid);
             }
         }
-        if let Some(i) = evict {
-            let p = parts.remove(i);
-            self.spill(r, p);
+        let Some(pid) = evict else { return };
+        let Some(list) = parts.get_mut(&pid) else { return };
+        let Some(i) = oldest(list) else { return };
+        let p = list.remove(i);
+        if list.is_empty() {
+            parts.remove(&pid);
         }
+        self.held[r] = self.held[r].saturating_sub(1);
+        self.spill(r, p);
     }
 
     /// What the detection bound left out: one detection per rule that matched beyond it (its
@@ -580,17 +588,17 @@ impl Detector {
                 }
                 if step == 0 {
                     let caps = capture(cond, &facts, Captures::default());
-                    let parts = &mut self.partials[r];
-                    if let Some(p) = parts
-                        .iter_mut()
-                        .find(|p| p.next_step == 1 && p.anchor == ev.pid && p.caps == caps)
+                    if let Some(p) = self.partials[r]
+                        .get_mut(&ev.pid)
+                        .and_then(|l| l.iter_mut().find(|p| p.next_step == 1 && p.caps == caps))
                     {
                         p.start_ns = ev.ts_ns;
                         p.evidence = vec![ev.seq];
                     } else {
                         let within = u64::try_from(seq.within.as_nanos()).unwrap_or(u64::MAX);
                         self.make_room(r, ev.pid, ev.ts_ns, within, seq.lineage, procs);
-                        self.partials[r].push(Partial {
+                        self.held[r] += 1;
+                        self.partials[r].entry(ev.pid).or_default().push(Partial {
                             next_step: 1,
                             start_ns: ev.ts_ns,
                             anchor: ev.pid,
@@ -602,36 +610,46 @@ impl Detector {
                 }
                 self.resume(r, step, seq, &facts, procs);
                 let within = u64::try_from(seq.within.as_nanos()).unwrap_or(u64::MAX);
+                // Only the partials of this process and (lineage rules) of its ancestors can advance.
+                let mut anchors = vec![ev.pid];
+                if seq.lineage {
+                    for a in Ancestors::new(ev.pid, procs) {
+                        if !anchors.contains(&a.pid) {
+                            anchors.push(a.pid);
+                        }
+                    }
+                }
                 let mut completed = Vec::new();
-                let mut parts = std::mem::take(&mut self.partials[r]);
-                parts.retain(|p| ev.ts_ns.saturating_sub(p.start_ns) <= within);
-                for (i, p) in parts.iter_mut().enumerate() {
-                    // One event completes one step of a partial, never two in a row.
-                    if p.next_step != step || p.evidence.last() == Some(&ev.seq) {
-                        continue;
+                for a in anchors {
+                    let Some(list) = self.partials[r].get_mut(&a) else { continue };
+                    let before = list.len();
+                    list.retain(|p| ev.ts_ns.saturating_sub(p.start_ns) <= within);
+                    for p in list.iter_mut() {
+                        // One event completes one step of a partial, never two in a row.
+                        if p.next_step != step || p.evidence.last() == Some(&ev.seq) {
+                            continue;
+                        }
+                        if !same(cond, &facts, &p.caps) {
+                            continue;
+                        }
+                        p.caps = capture(cond, &facts, p.caps.clone());
+                        p.evidence.push(ev.seq);
+                        p.next_step += 1;
                     }
-                    // Cheapest test first: captured values, then the lineage walk.
-                    if !same(cond, &facts, &p.caps) {
-                        continue;
+                    let n = seq.steps.len();
+                    completed.extend(list.iter().filter(|p| p.next_step == n).map(|p| p.evidence.clone()));
+                    list.retain(|p| p.next_step != n);
+                    let after = list.len();
+                    if after == 0 {
+                        self.partials[r].remove(&a);
                     }
-                    let in_scope = p.anchor == ev.pid || (seq.lineage && descends(ev.pid, p.anchor, procs));
-                    if !in_scope {
-                        continue;
-                    }
-                    p.caps = capture(cond, &facts, p.caps.clone());
-                    p.evidence.push(ev.seq);
-                    p.next_step += 1;
-                    if p.next_step == seq.steps.len() {
-                        completed.push(i);
-                    }
+                    self.held[r] = self.held[r].saturating_sub(before - after);
                 }
-                for &i in completed.iter().rev() {
-                    let p = parts.remove(i);
+                for evidence in completed {
                     if !self.excepted(rule, &facts, procs) {
-                        self.raise(r, rule, &facts, p.evidence);
+                        self.raise(r, rule, &facts, evidence);
                     }
                 }
-                self.partials[r] = parts;
             }
         }
     }
