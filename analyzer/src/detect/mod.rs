@@ -453,7 +453,10 @@ impl Detector {
                 .map(|(i, _)| i)
         };
         let mut evict = None;
-        if parts.get(&anchor).is_some_and(|l| l.len() >= MAX_PARTIALS_PER_PROCESS) {
+        if parts
+            .get(&anchor)
+            .is_some_and(|l| l.len() >= MAX_PARTIALS_PER_PROCESS)
+        {
             evict = Some(anchor);
         } else if self.held[r] >= MAX_PARTIALS {
             for list in parts.values_mut() {
@@ -621,7 +624,9 @@ impl Detector {
                 }
                 let mut completed = Vec::new();
                 for a in anchors {
-                    let Some(list) = self.partials[r].get_mut(&a) else { continue };
+                    let Some(list) = self.partials[r].get_mut(&a) else {
+                        continue;
+                    };
                     let before = list.len();
                     list.retain(|p| ev.ts_ns.saturating_sub(p.start_ns) <= within);
                     for p in list.iter_mut() {
@@ -637,7 +642,11 @@ impl Detector {
                         p.next_step += 1;
                     }
                     let n = seq.steps.len();
-                    completed.extend(list.iter().filter(|p| p.next_step == n).map(|p| p.evidence.clone()));
+                    completed.extend(
+                        list.iter()
+                            .filter(|p| p.next_step == n)
+                            .map(|p| p.evidence.clone()),
+                    );
                     list.retain(|p| p.next_step != n);
                     let after = list.len();
                     if after == 0 {

@@ -408,11 +408,8 @@ impl EventWriter {
     /// Starts the writer for `run_id` on the database at `path`.
     pub fn start(path: &Path, run_id: &str) -> Result<EventWriter, StoreError> {
         let store = Store::open(path)?;
-        // The writer's page cache holds the hot pages of the event and path indexes: 64 MiB.
-        store
-            .conn
-            .execute_batch("PRAGMA cache_size = -65536;")
-            .map_err(sql_err(&store.path))?;
+        // The writer keeps the connection's 16 MiB page cache: 64 or 256 MiB measured no faster
+        // (BENCHMARKS.md, store) and cost the analyzer's memory.
         // Up to 64 batches (~256k events) in flight; beyond that the reader waits (and the kernel
         // counts drops). The writer runs at idle priority, so the sample keeps its CPU and the
         // writer catches up while the sample waits or after it exits.
