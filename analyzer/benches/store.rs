@@ -163,7 +163,7 @@ fn main() {
         for e in events {
             trace.event(e);
         }
-        if let Some(w) = trace.take_writer() {
+        if let Some(w) = trace.take_writer::<EventWriter>() {
             w.finish().expect("write");
         }
         insert_s += t.elapsed().as_secs_f64();

@@ -380,7 +380,7 @@ fn finish_report(
     finished_at: String,
 ) -> Result<Report, AnalyzeError> {
     let (mut trace, stats) = finished?;
-    if let Some(w) = trace.take_writer() {
+    if let Some(w) = trace.take_writer::<crate::store::EventWriter>() {
         w.finish()?;
     }
     let outcome = outcome?;

@@ -13,6 +13,7 @@ use std::{
 use sandtrace_common::EventKind;
 use serde::{Deserialize, Serialize};
 
+pub mod fixtures;
 pub mod graph;
 
 use graph::{EdgeKind, NodeKind, RunGraph};
@@ -21,7 +22,7 @@ use crate::{
     capture::EventSink,
     detect::{Detector, ProcessLookup, RuleSet},
     event::{DecodeError, Event, EventData, SockAddr},
-    report::Detection,
+    model::Detection,
 };
 
 /// Most distinct paths, and most distinct network endpoints, summarised (the rest are counted).
@@ -30,138 +31,7 @@ pub const MAX_SUMMARY_ENTRIES: usize = 50_000;
 /// `AT_FDCWD`: *at calls relative to the working directory.
 const AT_FDCWD: i64 = -100;
 
-/// One process of the run (one pid between fork and exit; exec chains stay one node).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct ProcessNode {
-    /// Process id (host pid namespace).
-    pub pid: u32,
-    /// Parent process id.
-    pub ppid: u32,
-    /// Last program executed (empty if it never executed one we saw).
-    pub exe: String,
-    /// Its arguments (shared with its exec record and the children that inherit them).
-    pub argv: Argv,
-    /// Task name.
-    pub comm: String,
-    /// Real uid.
-    pub uid: u32,
-    /// First time seen (boot-time ns).
-    pub start_ns: u64,
-    /// Exit time, if seen.
-    pub end_ns: Option<u64>,
-    /// Exit status, if it exited normally.
-    pub exit_status: Option<i32>,
-    /// Killing signal, if killed.
-    pub exit_signal: Option<i32>,
-    /// Every program it executed, in order (the first [`MAX_EXECS`]).
-    pub execs: Vec<ExecRecord>,
-    /// Execs beyond [`MAX_EXECS`] (counted, not listed).
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub execs_omitted: u64,
-    /// How it was first seen: `fork`, `exec` (its fork was outside the run, e.g. the entrypoint) or `event`.
-    pub first_seen: String,
-    /// Events attributed to it.
-    pub events: u64,
-    /// Working directory, as far as it could be followed.
-    #[serde(skip)]
-    cwd: Option<String>,
-}
-
-impl ProcessNode {
-    /// The command line the node is named by: its first own program's (what a process became
-    /// later, e.g. an entrypoint that ends in `exec gosu postgres`, is in [`ProcessNode::execs`]).
-    pub fn first_argv(&self) -> &[String] {
-        self.execs.first().map_or(&self.argv, |x| &x.argv)
-    }
-
-    /// A node first seen at `ev` (its own event, or its parent's fork).
-    fn started(
-        ev: &Event,
-        pid: u32,
-        ppid: u32,
-        first_seen: &str,
-        exe: String,
-        argv: Argv,
-        cwd: Option<String>,
-    ) -> ProcessNode {
-        ProcessNode {
-            pid,
-            ppid,
-            exe,
-            argv,
-            comm: ev.comm.clone(),
-            uid: ev.uid,
-            start_ns: ev.ts_ns,
-            end_ns: None,
-            exit_status: None,
-            exit_signal: None,
-            execs: Vec::new(),
-            execs_omitted: 0,
-            first_seen: first_seen.to_string(),
-            events: 0,
-            cwd,
-        }
-    }
-}
-
-/// One exec of a process.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct ExecRecord {
-    /// Event number of the exec.
-    #[serde(default)]
-    pub seq: u64,
-    /// Boot-time ns.
-    pub ts_ns: u64,
-    /// File executed.
-    pub filename: String,
-    /// Arguments.
-    pub argv: Argv,
-}
-
-/// Arguments of a program, shared between a process, its exec record and its children.
-pub type Argv = Arc<[String]>;
-
-/// Most exec records kept per process (a process that executes in a loop is counted beyond it).
-pub const MAX_EXECS: usize = 64;
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
-}
-
-/// Aggregated activity on one path.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct FileActivity {
-    /// Absolute path when it could be resolved.
-    pub path: String,
-    /// Operations seen (`open`, `open_write`, `unlink`, `chmod`, ...), with counts.
-    pub ops: BTreeMap<String, u64>,
-    /// Calls that failed.
-    pub failures: u64,
-    /// Processes involved.
-    pub pids: Vec<u32>,
-}
-
-/// Aggregated activity towards one socket address.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct NetworkActivity {
-    /// `connect`, `bind`, `accept`, `sendto`.
-    pub op: String,
-    /// The address.
-    pub addr: String,
-    /// Attempts.
-    pub count: u64,
-    /// Attempts that failed, with the last error.
-    pub failures: u64,
-    /// Non-blocking connects that were under way when the call returned (`EINPROGRESS`): not
-    /// failures.
-    #[serde(default)]
-    pub in_progress: u64,
-    /// Last error name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_error: Option<String>,
-    /// Processes involved.
-    pub pids: Vec<u32>,
-}
+pub use crate::model::{Argv, ExecRecord, FileActivity, MAX_EXECS, NetworkActivity, ProcessNode};
 
 /// Everything collected from one run's events.
 #[derive(Debug)]
@@ -189,7 +59,7 @@ pub struct RunTrace {
     runtime_events: u64,
     detector: Detector,
     summary_omitted: u64,
-    writer: Option<crate::store::EventWriter>,
+    writer: Option<Box<dyn crate::model::EventTap>>,
     graph: RunGraph,
     refused: Refusals,
     /// Command lines seen recently, shared by every process that runs the same one.
@@ -234,6 +104,15 @@ pub struct Refusals {
     pub contained: BTreeMap<String, u64>,
 }
 
+impl crate::model::RunView for RunTrace {
+    fn processes(&self) -> &[ProcessNode] {
+        RunTrace::processes(self)
+    }
+    fn file(&self, path: &str) -> Option<&FileActivity> {
+        RunTrace::file(self, path)
+    }
+}
+
 /// The process table seen by the detector (live nodes first, then the latest exited one).
 struct TableView<'a> {
     processes: &'a [ProcessNode],
@@ -273,13 +152,13 @@ impl RunTrace {
     }
 
     /// Streams every event (after correlation) to the store.
-    pub fn set_writer(&mut self, writer: crate::store::EventWriter) {
-        self.writer = Some(writer);
+    pub fn set_writer(&mut self, writer: impl crate::model::EventTap + 'static) {
+        self.writer = Some(Box::new(writer));
     }
 
-    /// The store writer, to finish it at the end of the run.
-    pub fn take_writer(&mut self) -> Option<crate::store::EventWriter> {
-        self.writer.take()
+    /// The tap set with [`RunTrace::set_writer`], as its own type, to finish it at the end of the run.
+    pub fn take_writer<T: 'static>(&mut self) -> Option<T> {
+        self.writer.take()?.into_any().downcast::<T>().ok().map(|b| *b)
     }
 
     /// File or network actions left out of the summaries because of their bound.
@@ -837,7 +716,7 @@ impl EventSink for RunTrace {
         };
         self.detector.on_event(&event, &view);
         if let Some(w) = &mut self.writer {
-            w.push(&event);
+            w.event(&event);
         }
         if self.events.len() < self.max_events {
             self.events.push(event);
@@ -852,13 +731,7 @@ impl EventSink for RunTrace {
     }
 }
 
-/// The snake_case name of a kind, as used in reports.
-pub fn kind_name(kind: EventKind) -> String {
-    serde_json::to_value(kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_else(|| format!("{kind:?}"))
-}
+pub use crate::event::kind_name;
 
 /// Lexically normalizes an absolute path: removes `.`, empty components and resolves `..`.
 pub fn normalize(path: &str) -> String {

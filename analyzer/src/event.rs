@@ -356,6 +356,19 @@ pub fn kind_of_nr(nr: u32) -> Option<EventKind> {
     })
 }
 
+/// The snake_case name of a kind, as used in reports.
+pub fn kind_name(kind: EventKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("{kind:?}"))
+}
+
+/// The kind of a snake_case name (`open`, `dns_query`).
+pub fn kind_from_name(name: &str) -> Option<EventKind> {
+    EventKind::ALL.into_iter().find(|k| kind_name(*k) == name)
+}
+
 /// Name of an x86_64 system call the probes trace, if known.
 pub fn syscall_name(nr: u32) -> Option<&'static str> {
     SYSCALLS
@@ -713,6 +726,8 @@ pub fn errno_name(errno: i64) -> String {
     };
     name.to_string()
 }
+
+pub mod fixture;
 
 #[cfg(test)]
 mod roundtrip;

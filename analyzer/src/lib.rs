@@ -11,6 +11,7 @@ pub mod correlate;
 pub mod detect;
 pub mod doctor;
 pub mod event;
+pub mod model;
 pub mod report;
 pub mod sandbox;
 pub mod sinkhole;

@@ -859,7 +859,7 @@ fn run_rules(action: &RulesAction, dir: Option<&std::path::Path>) -> anyhow::Res
             Ok(ExitCode::SUCCESS)
         }
         RulesAction::Test => {
-            let results = sandtrace::detect::fixture::run_all(&rules);
+            let results = sandtrace::correlate::fixtures::run_all(&rules);
             let failed: Vec<_> = results.iter().filter(|r| !r.passed).collect();
             for f in &failed {
                 println!("FAIL {} / {}: {}", f.rule, f.name, f.detail);

@@ -1,7 +1,7 @@
 //! Process tree rebuild, path resolution, aggregation and bounds.
 
 use super::*;
-use crate::detect::fixture::FixtureEvent;
+use crate::event::fixture::FixtureEvent;
 
 fn ev(seq: u64, yaml: &str) -> Event {
     let fe: FixtureEvent = serde_norway::from_str(yaml).expect("fixture yaml");

@@ -4,8 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::{
-    correlate::RunTrace,
-    report::{Detection, DetectionProcess, Severity},
+    model::{Detection, DetectionProcess, RunView, Severity},
     sandbox::changes::{FileChanges, LayerFs, PathType},
 };
 
@@ -33,7 +32,7 @@ fn base(path: &str) -> &str {
 
 /// Drift detections: every exec of a file the run added or changed (and every script of that
 /// kind run by an interpreter), one per path and rule, with the exec as evidence.
-pub fn drift(trace: &RunTrace, changes: &FileChanges) -> Vec<Detection> {
+pub fn drift(trace: &dyn RunView, changes: &FileChanges) -> Vec<Detection> {
     let mut out = Vec::new();
     let mut seen: BTreeSet<(&'static str, String)> = BTreeSet::new();
     for p in trace.processes() {
@@ -97,7 +96,7 @@ pub fn drift(trace: &RunTrace, changes: &FileChanges) -> Vec<Detection> {
 }
 
 /// A process whose programs include a compiler or linker wrote `path`.
-fn written_by_builder(trace: &RunTrace, path: &str) -> bool {
+fn written_by_builder(trace: &dyn RunView, path: &str) -> bool {
     let Some(activity) = trace.file(path) else {
         return false;
     };

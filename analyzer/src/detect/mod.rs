@@ -7,7 +7,6 @@
 //! (`prior: [rule-id]`): detections chain.
 
 pub mod drift;
-pub mod fixture;
 pub mod rule;
 
 use std::{
@@ -19,9 +18,8 @@ use std::{
 use sandtrace_common::EventKind;
 
 use crate::{
-    correlate::ProcessNode,
     event::{Event, EventData, SockAddr},
-    report::{Detection, DetectionProcess, Severity},
+    model::{Detection, DetectionProcess, ProcessNode, Severity},
 };
 use rule::{Body, Condition, Field, Rule, RuleSpec};
 

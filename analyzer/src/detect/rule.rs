@@ -8,7 +8,8 @@ use regex::Regex;
 use sandtrace_common::EventKind;
 use serde::Deserialize;
 
-use crate::report::Severity;
+pub use crate::event::kind_from_name;
+use crate::model::Severity;
 
 /// One value or a list of values.
 #[derive(Clone, Debug, Deserialize)]
@@ -176,7 +177,7 @@ pub struct TestSpec {
     /// `match` or `no_match`.
     pub expect: String,
     /// The events.
-    pub events: Vec<super::fixture::FixtureEvent>,
+    pub events: Vec<crate::event::fixture::FixtureEvent>,
 }
 
 /// A rule file.
@@ -338,13 +339,6 @@ fn fields(v: Option<OneOrMany<String>>, what: &str) -> Result<Vec<Field>, String
             other => Err(format!("{what}: unknown field {other} (path, fd, addr)")),
         })
         .collect()
-}
-
-/// Parses an event kind name (`exec`, `open`, `send_to`, ...).
-pub fn kind_from_name(name: &str) -> Option<EventKind> {
-    EventKind::ALL
-        .into_iter()
-        .find(|k| crate::correlate::kind_name(*k) == name)
 }
 
 impl Condition {
@@ -521,6 +515,6 @@ impl Rule {
 fn all_kind_names() -> Vec<String> {
     EventKind::ALL
         .iter()
-        .map(|k| crate::correlate::kind_name(*k))
+        .map(|k| crate::event::kind_name(*k))
         .collect()
 }

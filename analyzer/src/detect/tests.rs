@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::{capture::EventSink, correlate::RunTrace, detect::fixture::FixtureEvent};
+use crate::{capture::EventSink, correlate::RunTrace, event::fixture::FixtureEvent};
 
 fn rules(yaml: &[&str]) -> Arc<RuleSet> {
     Arc::new(
@@ -202,7 +202,7 @@ fn load_errors_name_file_line_and_field() {
 fn every_shipped_rule_loads_and_passes_its_fixtures() {
     let set = Arc::new(RuleSet::bundled().expect("shipped rules load"));
     assert!(!set.rules().is_empty());
-    let results = fixture::run_all(&set);
+    let results = crate::correlate::fixtures::run_all(&set);
     let failed: Vec<_> = results.iter().filter(|r| !r.passed).collect();
     assert!(failed.is_empty(), "{failed:#?}");
 }

@@ -34,7 +34,7 @@ fn put(buf: &mut [u8], s: &[u8]) -> u32 {
 
 /// A syscall number of the table for each syscall kind (the kind's usual call).
 fn nr_for(kind: EventKind) -> u32 {
-    let name = crate::detect::fixture::default_syscall(kind);
+    let name = crate::event::fixture::default_syscall(kind);
     SYSCALLS
         .iter()
         .find(|(_, n, _)| *n == name)

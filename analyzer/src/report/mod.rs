@@ -21,45 +21,9 @@ use crate::{
     },
 };
 
+pub use crate::model::{Detection, DetectionProcess, Severity};
 /// Schema id of the JSON report.
 pub const SCHEMA: &str = "sandtrace.report/v1";
-
-/// Severity of a detection, ordered.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// Context: shown and stored, never counted in the verdict, the score or `--fail-on`.
-    #[value(skip)]
-    Info,
-    /// Worth a look.
-    Low,
-    /// Suspicious.
-    Medium,
-    /// Likely malicious.
-    High,
-    /// Malicious.
-    Critical,
-}
-
-impl Severity {
-    /// Lower-case name, as in reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-
-    /// Counts for the verdict, the score and `--fail-on` (everything but `info`).
-    pub fn counts(self) -> bool {
-        self > Severity::Info
-    }
-}
 
 /// The image analysed.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -309,44 +273,6 @@ pub struct TechniqueEntry {
     pub tactics: Vec<String>,
     /// Detections naming it.
     pub detections: u64,
-}
-
-/// The process a detection is about.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct DetectionProcess {
-    /// Pid.
-    pub pid: u32,
-    /// Executable.
-    pub exe: String,
-    /// Arguments.
-    pub argv: Vec<String>,
-}
-
-/// One rule match.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Detection {
-    /// Rule id.
-    pub rule: String,
-    /// Severity.
-    pub severity: Severity,
-    /// ATT&CK technique ids.
-    pub techniques: Vec<String>,
-    /// What happened.
-    pub message: String,
-    /// The process.
-    pub process: DetectionProcess,
-    /// Event `seq` numbers that are the evidence.
-    pub evidence: Vec<u64>,
-    /// Set when a policy allows this detection: it is shown but does not count for the verdict or gate.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allowed: Option<policy::Allowance>,
-    /// The rule's own severity, when a policy changed it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rule_severity: Option<Severity>,
-    /// The path a rule that is only meaningful on regular files matched (checked after the run
-    /// against the container's final file system).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<String>,
 }
 
 /// Counters.

@@ -117,15 +117,7 @@ pub struct Policy {
     severity: Vec<Entry>,
 }
 
-/// The mark a policy put on a detection.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Allowance {
-    /// The reason given in the policy.
-    pub reason: String,
-    /// Expiry date of the entry, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires: Option<String>,
-}
+pub use crate::model::Allowance;
 
 /// What a policy did to a report.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]

@@ -395,6 +395,15 @@ fn event_columns(ev: &Event) -> (Option<String>, Option<String>, Option<u16>, Op
     }
 }
 
+impl crate::model::EventTap for EventWriter {
+    fn event(&mut self, ev: &Event) {
+        self.push(ev);
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
+    }
+}
+
 /// Streams a run's events into the store from its own thread and connection, one transaction per
 /// batch, so the ring-buffer reader never waits on the disk for long.
 #[derive(Debug)]

@@ -6,7 +6,8 @@ use super::{query::*, *};
 use crate::{
     capture::{CaptureStats, EventSink},
     correlate::RunTrace,
-    detect::{RuleSet, fixture::FixtureEvent},
+    detect::RuleSet,
+    event::fixture::FixtureEvent,
     report::RunFacts,
     sandbox::{ContainerOutcome, ImageInfo},
 };
@@ -42,7 +43,7 @@ fn store_run(db: &Path, run_id: &str, image: &str, started: &str, events: &[&str
         trace.event(fe.to_event(i as u64).expect("event"));
     }
     let written = trace
-        .take_writer()
+        .take_writer::<EventWriter>()
         .expect("writer")
         .finish()
         .expect("finish writer");

@@ -1,16 +1,10 @@
-//! Rule fixtures: short event sequences written in the rule file that must (or must not) trigger it.
-
-use std::sync::Arc;
+//! Fixture events: the short event descriptions rule files (and tests) are written with, turned
+//! into real events.
 
 use sandtrace_common::EventKind;
 use serde::Deserialize;
 
-use super::{RuleSet, rule::kind_from_name};
-use crate::{
-    capture::EventSink,
-    correlate::RunTrace,
-    event::{Event, EventData, SockAddr, SyscallData},
-};
+use super::{Event, EventData, SockAddr, SyscallData, kind_from_name};
 
 /// One fixture event. Only `kind` is required; the rest default to a plain root process.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -225,64 +219,4 @@ impl FixtureEvent {
             data,
         })
     }
-}
-
-/// Outcome of one fixture.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FixtureResult {
-    /// Rule id.
-    pub rule: String,
-    /// Fixture name.
-    pub name: String,
-    /// Passed.
-    pub passed: bool,
-    /// What went wrong.
-    pub detail: String,
-}
-
-/// Runs every fixture of every rule; each fixture gets a fresh trace with the whole rule set.
-pub fn run_all(rules: &Arc<RuleSet>) -> Vec<FixtureResult> {
-    let mut out = Vec::new();
-    for rule in rules.rules() {
-        if rule.tests.iter().all(|t| t.expect != "match") || rule.tests.iter().all(|t| t.expect != "no_match")
-        {
-            out.push(FixtureResult {
-                rule: rule.id.clone(),
-                name: "(fixtures)".into(),
-                passed: false,
-                detail: "needs at least one `match` and one `no_match` fixture".into(),
-            });
-        }
-        for t in &rule.tests {
-            let mut trace = RunTrace::for_fixtures(Arc::clone(rules));
-            let mut error = None;
-            for (i, fe) in t.events.iter().enumerate() {
-                match fe.to_event(i as u64) {
-                    Ok(ev) => trace.event(ev),
-                    Err(e) => error = Some(e),
-                }
-            }
-            let hit = trace.detections().iter().any(|d| d.rule == rule.id);
-            let want = t.expect == "match";
-            let (passed, detail) = match error {
-                Some(e) => (false, format!("bad fixture event: {e}")),
-                None if hit == want => (true, String::new()),
-                None => (
-                    false,
-                    if want {
-                        "expected a match, got none".into()
-                    } else {
-                        "matched, expected no match".into()
-                    },
-                ),
-            };
-            out.push(FixtureResult {
-                rule: rule.id.clone(),
-                name: t.name.clone(),
-                passed,
-                detail,
-            });
-        }
-    }
-    out
 }

@@ -1,0 +1,67 @@
+//! Rule fixtures: each rule's short event sequences, run through a fresh trace with the whole rule
+//! set, must (or must not) trigger it.
+
+use std::sync::Arc;
+
+use super::RunTrace;
+use crate::{capture::EventSink, detect::RuleSet};
+
+/// Outcome of one fixture.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FixtureResult {
+    /// Rule id.
+    pub rule: String,
+    /// Fixture name.
+    pub name: String,
+    /// Passed.
+    pub passed: bool,
+    /// What went wrong.
+    pub detail: String,
+}
+
+/// Runs every fixture of every rule; each fixture gets a fresh trace with the whole rule set.
+pub fn run_all(rules: &Arc<RuleSet>) -> Vec<FixtureResult> {
+    let mut out = Vec::new();
+    for rule in rules.rules() {
+        if rule.tests.iter().all(|t| t.expect != "match") || rule.tests.iter().all(|t| t.expect != "no_match")
+        {
+            out.push(FixtureResult {
+                rule: rule.id.clone(),
+                name: "(fixtures)".into(),
+                passed: false,
+                detail: "needs at least one `match` and one `no_match` fixture".into(),
+            });
+        }
+        for t in &rule.tests {
+            let mut trace = RunTrace::for_fixtures(Arc::clone(rules));
+            let mut error = None;
+            for (i, fe) in t.events.iter().enumerate() {
+                match fe.to_event(i as u64) {
+                    Ok(ev) => trace.event(ev),
+                    Err(e) => error = Some(e),
+                }
+            }
+            let hit = trace.detections().iter().any(|d| d.rule == rule.id);
+            let want = t.expect == "match";
+            let (passed, detail) = match error {
+                Some(e) => (false, format!("bad fixture event: {e}")),
+                None if hit == want => (true, String::new()),
+                None => (
+                    false,
+                    if want {
+                        "expected a match, got none".into()
+                    } else {
+                        "matched, expected no match".into()
+                    },
+                ),
+            };
+            out.push(FixtureResult {
+                rule: rule.id.clone(),
+                name: t.name.clone(),
+                passed,
+                detail,
+            });
+        }
+    }
+    out
+}
