@@ -283,7 +283,11 @@ async fn detonate(
         }
         None => (None, None),
     };
-    let mut capture = Capture::start(&capture_cfg, trace, side)?;
+    // Correlation, rules and the store tap run on their own thread behind a bounded queue: the
+    // ring-buffer reader only drains and decodes.
+    let staged = crate::capture::staged::Staged::start(trace)
+        .map_err(|e| CaptureError::Reader(format!("analysis thread: {e}")))?;
+    let mut capture = Capture::start(&capture_cfg, staged, side)?;
     if let Some((_, fds)) = &sinkhole
         && let Err(e) = capture.attach_sinkhole(fds)
     {
@@ -346,9 +350,11 @@ async fn detonate(
     progress(&Progress::Stage("draining events"));
     // The sinkhole reports what is still open before the reader's last drain.
     let sink_stats = sinkhole.as_mut().map(|(sink, _)| sink.finish());
-    let finished = capture.finish().map(|(trace, mut stats)| {
+    let finished = capture.finish().and_then(|(staged, mut stats)| {
         stats.sinkhole = sink_stats;
-        (trace, stats)
+        stats.analysis_waits = staged.waits();
+        let trace = staged.finish().map_err(CaptureError::Reader)?;
+        Ok((trace, stats))
     });
     drop(sinkhole);
     let report = finish_report(

@@ -5,6 +5,7 @@
 //! drop counters and returns the sink with a [`CaptureStats`].
 
 pub mod btf;
+pub mod staged;
 
 use std::{
     os::fd::{AsFd, AsRawFd},
@@ -67,6 +68,8 @@ pub trait EventSink: Send + 'static {
     fn event(&mut self, event: Event);
     /// One record that could not be decoded (counted, never fatal).
     fn undecodable(&mut self, error: DecodeError);
+    /// The ring buffer is drained for now (a staged sink hands over what it holds).
+    fn idle(&mut self) {}
 }
 
 /// What the capture saw and lost.
@@ -84,6 +87,10 @@ pub struct CaptureStats {
     pub probes_missing: Vec<String>,
     /// Programs attached.
     pub probes_attached: usize,
+    /// Times the reader found the analysis queue full and waited (events stayed in the ring
+    /// buffer meanwhile; what it could not hold is in `ringbuf_drops`).
+    #[serde(default)]
+    pub analysis_waits: u64,
     /// What the network sinkhole reported and lost (`--network sinkhole` runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sinkhole: Option<crate::sinkhole::SinkStats>,
@@ -377,6 +384,7 @@ fn read_loop<S: EventSink>(
             }
         }
         records.store(seq, Ordering::Relaxed);
+        sink.idle();
         if stopping {
             return Ok((sink, seq, undecodable));
         }
