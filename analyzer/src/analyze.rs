@@ -130,6 +130,7 @@ pub async fn analyze(
     opts: &AnalyzeOptions,
     progress: &(dyn Fn(&Progress<'_>) + Sync),
 ) -> Result<Report, AnalyzeError> {
+    let t0 = std::time::Instant::now();
     if !nix::unistd::geteuid().is_root() {
         return Err(AnalyzeError::NotRoot);
     }
@@ -218,6 +219,7 @@ pub async fn analyze(
         image: &image,
         network: network.as_ref(),
     };
+    let prepare = t0.elapsed();
     let result = detonate(&run, opts, rules, writer, progress).await;
     if let Some(n) = &network {
         sandbox.remove_network(&n.name).await;
@@ -237,7 +239,18 @@ pub async fn analyze(
     if let Some((policy, today)) = &opts.policy {
         policy.apply(&mut report, today);
     }
+    report.stats.timings.prepare_ms = crate::report::ms(prepare);
+    // The stored copy's total stops before the store; the returned report's includes it.
+    report.stats.timings.total_ms = crate::report::ms(t0.elapsed());
+    let t_store = std::time::Instant::now();
     store.finish_run(&report)?;
+    report.stats.timings.store_ms = crate::report::ms(t_store.elapsed());
+    // The probes detach in the background from the end of the capture (the kernel waits a grace
+    // period for each); the run is over once they are.
+    let t_detach = std::time::Instant::now();
+    crate::capture::wait_detached();
+    report.stats.timings.detach_ms = crate::report::ms(t_detach.elapsed());
+    report.stats.timings.total_ms = crate::report::ms(t0.elapsed());
     Ok(report)
 }
 
@@ -267,6 +280,7 @@ async fn detonate(
         network,
     } = *run;
     progress(&Progress::Stage("loading eBPF probes"));
+    let t_probes = std::time::Instant::now();
     let mut trace = RunTrace::with_rules(image.working_dir.clone(), opts.max_events, rules);
     trace.set_writer(writer);
     let capture_cfg = CaptureConfig {
@@ -295,7 +309,9 @@ async fn detonate(
         return Err(e.into());
     }
 
+    let probes = t_probes.elapsed();
     let started_at = now_rfc3339();
+    let t_container = std::time::Instant::now();
     let container = sandbox
         .create(cfg, run_id, &cgroup.docker_parent(), network)
         .await;
@@ -329,10 +345,13 @@ async fn detonate(
     // A stopped container keeps its layers: what the run left on disk is read before removal.
     // An interrupted one is still running and is removed at once.
     let mut layers = None;
+    let container_total = t_container.elapsed();
+    let mut t_changes = std::time::Instant::now();
     let outcome = match outcome {
         Ok(mut o) => {
             wait_cgroup_empty(cgroup).await;
             progress(&Progress::Stage("reading what the run left on disk"));
+            t_changes = std::time::Instant::now();
             let (changes, fs) = sandbox
                 .file_changes(&container_id, opts.keep_dropped.as_deref())
                 .await;
@@ -346,8 +365,10 @@ async fn detonate(
             Err(e)
         }
     };
+    let changes = t_changes.elapsed();
     let finished_at = now_rfc3339();
     progress(&Progress::Stage("draining events"));
+    let t_drain = std::time::Instant::now();
     // The sinkhole reports what is still open before the reader's last drain.
     let sink_stats = sinkhole.as_mut().map(|(sink, _)| sink.finish());
     let finished = capture.finish().and_then(|(staged, mut stats)| {
@@ -357,6 +378,8 @@ async fn detonate(
         Ok((trace, stats))
     });
     drop(sinkhole);
+    let drain = t_drain.elapsed();
+    let t_analysis = std::time::Instant::now();
     let report = finish_report(
         finished,
         outcome,
@@ -367,10 +390,23 @@ async fn detonate(
         started_at,
         finished_at,
     );
+    let analysis = t_analysis.elapsed();
     // The layers are gone with the container: every path above that uses them is done.
     sandbox.remove(&container_id).await;
     wait_cgroup_empty(cgroup).await;
-    report
+    report.map(|mut r| {
+        let sample = std::time::Duration::from_millis(r.sandbox.ran_ms);
+        r.stats.timings = crate::report::Timings {
+            probes_ms: crate::report::ms(probes),
+            container_ms: crate::report::ms(container_total.saturating_sub(sample)),
+            sample_ms: r.sandbox.ran_ms,
+            changes_ms: crate::report::ms(changes),
+            drain_ms: crate::report::ms(drain),
+            analysis_ms: crate::report::ms(analysis),
+            ..Default::default()
+        };
+        r
+    })
 }
 
 /// The report of a run whose capture and container have ended.

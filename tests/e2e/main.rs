@@ -18,6 +18,19 @@ fn basic_sample_is_seen_from_its_first_exec() {
     let r = run(&options("basic")).expect("analysis");
     assert_nothing_left(&r.run_id);
     assert_eq!(r.stats.dropped, 0, "nothing may be lost on a quiet sample");
+    // Every phase was timed, and the phases fit in the whole.
+    let t = &r.stats.timings;
+    let phases = t.prepare_ms
+        + t.probes_ms
+        + t.container_ms
+        + t.sample_ms
+        + t.changes_ms
+        + t.drain_ms
+        + t.analysis_ms
+        + t.store_ms
+        + t.detach_ms;
+    assert!(t.probes_ms > 0 && t.sample_ms > 0 && t.store_ms > 0, "{t:?}");
+    assert!(phases <= t.total_ms + 8 && phases * 10 >= t.total_ms * 8, "{t:?}");
 
     // The entrypoint's first exec is the first event of the run.
     let first = r.events.first().expect("events");

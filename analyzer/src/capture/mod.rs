@@ -174,6 +174,10 @@ type ReaderResult<S> = Result<(S, u64, u64), String>;
 /// A running capture.
 pub struct Capture<S: EventSink> {
     ebpf: Ebpf,
+    /// The programs' attachments, owned apart from the programs so that they can be detached in
+    /// parallel at the end (each detach waits for an RCU grace period; one after the other, ~70
+    /// of them took seconds).
+    links: Vec<Link>,
     stop: Arc<AtomicBool>,
     reader: Option<JoinHandle<ReaderResult<S>>>,
     stats: CaptureStats,
@@ -230,13 +234,17 @@ impl<S: EventSink> Capture<S> {
         // sys_exit first: entries stashed before it is attached would never be emitted.
         let mut ordered = names.clone();
         ordered.sort_by_key(|n| n != "syscall_sys_exit");
+        let mut links = Vec::new();
         for name in ordered {
             let Some((point, required)) = attach_point(&name) else {
                 continue;
             };
             let result = attach_one(&mut ebpf, &name, &point, &aya_btf);
             match result {
-                Ok(()) => stats.probes_attached += 1,
+                Ok(link) => {
+                    links.push(link);
+                    stats.probes_attached += 1;
+                }
                 Err(source) if required => {
                     return Err(CaptureError::Attach {
                         program: name,
@@ -262,6 +270,7 @@ impl<S: EventSink> Capture<S> {
         };
         Ok(Capture {
             ebpf,
+            links,
             stop,
             reader: Some(reader),
             stats,
@@ -327,6 +336,58 @@ impl<S: EventSink> Drop for Capture<S> {
         if let Some(r) = self.reader.take() {
             let _ = r.join();
         }
+        detach_all(std::mem::take(&mut self.links));
+    }
+}
+
+/// One attachment of a program (detached when dropped).
+#[derive(Debug)]
+#[expect(dead_code, reason = "held only to be dropped: dropping detaches")]
+enum Link {
+    TracePoint(aya::programs::trace_point::TracePointLink),
+    BtfTracePoint(aya::programs::tp_btf::BtfTracePointLink),
+}
+
+/// Detaching links that are still running in the background.
+static DETACHING: std::sync::Mutex<Vec<JoinHandle<()>>> = std::sync::Mutex::new(Vec::new());
+
+/// Detaches every link (each waits for the kernel's grace periods, ~35 ms, one after the other)
+/// on a thread of its own: the run's analysis goes on meanwhile. [`wait_detached`] waits for it.
+fn detach_all(links: Vec<Link>) {
+    if links.is_empty() {
+        return;
+    }
+    match std::thread::Builder::new()
+        .name("sandtrace-detach".into())
+        .spawn(move || {
+            // Several at a time: some of the waits overlap.
+            const THREADS: usize = 16;
+            let per = links.len().div_ceil(THREADS).max(1);
+            let mut links = links;
+            std::thread::scope(|s| {
+                while !links.is_empty() {
+                    let chunk: Vec<Link> = links.drain(..per.min(links.len())).collect();
+                    s.spawn(move || drop(chunk));
+                }
+            });
+        }) {
+        Ok(h) => DETACHING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(h),
+        Err(e) => tracing::warn!(error = %e, "cannot detach in the background"),
+    }
+}
+
+/// Waits until every probe of finished captures is detached.
+pub fn wait_detached() {
+    let pending = std::mem::take(
+        &mut *DETACHING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    for h in pending {
+        let _ = h.join();
     }
 }
 
@@ -335,7 +396,7 @@ fn attach_one(
     name: &str,
     point: &AttachPoint,
     btf: &aya::Btf,
-) -> Result<(), aya::programs::ProgramError> {
+) -> Result<Link, aya::programs::ProgramError> {
     let program = ebpf
         .program_mut(name)
         .ok_or(aya::programs::ProgramError::NotLoaded)?;
@@ -343,15 +404,16 @@ fn attach_one(
         AttachPoint::TracePoint { category, name: tp } => {
             let p: &mut TracePoint = program.try_into()?;
             p.load()?;
-            p.attach(category, tp)?;
+            let id = p.attach(category, tp)?;
+            Ok(Link::TracePoint(p.take_link(id)?))
         }
         AttachPoint::BtfTracePoint { name: tp } => {
             let p: &mut BtfTracePoint = program.try_into()?;
             p.load(tp, btf)?;
-            p.attach()?;
+            let id = p.attach()?;
+            Ok(Link::BtfTracePoint(p.take_link(id)?))
         }
     }
-    Ok(())
 }
 
 fn read_loop<S: EventSink>(

@@ -304,6 +304,41 @@ pub struct Stats {
     /// [`FULL_PROCESSES`]: a process storm cannot make the report, the store or the HTML huge.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub processes_abridged: u64,
+    /// Where the run's wall time went, by phase.
+    #[serde(default)]
+    pub timings: Timings,
+}
+
+/// Milliseconds spent in each phase of one `analyze`, in order.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Timings {
+    /// Rules, archive, image inspection, database, run lock, cgroup, network.
+    pub prepare_ms: u64,
+    /// Loading, verifying and attaching the probes.
+    pub probes_ms: u64,
+    /// Creating and starting the container, and collecting its output (not the sample's own time).
+    pub container_ms: u64,
+    /// The sample, from start to exit or kill.
+    pub sample_ms: u64,
+    /// Reading what the run left on disk.
+    pub changes_ms: u64,
+    /// Stopping the sinkhole, draining the ring buffer and the analysis queue.
+    pub drain_ms: u64,
+    /// Building the report (drift, verdict, kill chain, graph).
+    pub analysis_ms: u64,
+    /// Writing the run to the database (0 in the stored copy, which is written then).
+    pub store_ms: u64,
+    /// Waiting, after the store, for the probes to finish detaching (they detach in the background
+    /// from the end of the capture; 0 in the stored copy).
+    #[serde(default)]
+    pub detach_ms: u64,
+    /// From `analyze` to the verdict (in the stored copy: to the store).
+    pub total_ms: u64,
+}
+
+/// Milliseconds of a duration, saturating.
+pub fn ms(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -520,6 +555,7 @@ impl Report {
                 detections_omitted: trace.detections_omitted(),
                 sequence_evictions: trace.sequence_evictions().clone(),
                 processes_abridged: 0,
+                timings: Timings::default(),
             },
             processes: Vec::new(),
             files: trace.files().cloned().collect(),

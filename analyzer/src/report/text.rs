@@ -140,6 +140,24 @@ pub fn render_styled(r: &Report, color: bool) -> String {
             String::new()
         }
     );
+    let t = &stats.timings;
+    if t.total_ms > 0 {
+        let s = |ms: u64| format!("{:.2}", ms as f64 / 1000.0);
+        let _ = writeln!(
+            o,
+            "timings   {} s: prepare {}, probes {}, container {}, sample {}, changes {}, drain {}, analysis {}, store {}, detach {}",
+            s(t.total_ms),
+            s(t.prepare_ms),
+            s(t.probes_ms),
+            s(t.container_ms),
+            s(t.sample_ms),
+            s(t.changes_ms),
+            s(t.drain_ms),
+            s(t.analysis_ms),
+            s(t.store_ms),
+            s(t.detach_ms)
+        );
+    }
     if stats.processes_abridged > 0 {
         let _ = writeln!(
             o,
