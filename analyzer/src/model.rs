@@ -187,7 +187,8 @@ pub type Argv = Arc<[String]>;
 /// Most exec records kept per process (a process that executes in a loop is counted beyond it).
 pub const MAX_EXECS: usize = 64;
 
-fn is_zero(n: &u64) -> bool {
+/// For `skip_serializing_if`: counters left out of JSON while zero.
+pub(crate) fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 

@@ -587,6 +587,7 @@ impl Detector {
                 if !self.holds(cond, &facts, procs) {
                     continue;
                 }
+                let within = u64::try_from(seq.within.as_nanos()).unwrap_or(u64::MAX);
                 if step == 0 {
                     let caps = capture(cond, &facts, Captures::default());
                     if let Some(p) = self.partials[r]
@@ -596,7 +597,6 @@ impl Detector {
                         p.start_ns = ev.ts_ns;
                         p.evidence = vec![ev.seq];
                     } else {
-                        let within = u64::try_from(seq.within.as_nanos()).unwrap_or(u64::MAX);
                         self.make_room(r, ev.pid, ev.ts_ns, within, seq.lineage, procs);
                         self.held[r] += 1;
                         self.partials[r].entry(ev.pid).or_default().push(Partial {
@@ -610,7 +610,6 @@ impl Detector {
                     continue;
                 }
                 self.resume(r, step, seq, &facts, procs);
-                let within = u64::try_from(seq.within.as_nanos()).unwrap_or(u64::MAX);
                 // Only the partials of this process and (lineage rules) of its ancestors can advance.
                 let mut anchors = vec![ev.pid];
                 if seq.lineage {

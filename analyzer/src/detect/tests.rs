@@ -328,8 +328,8 @@ match: {kind: mount}
     assert!(report.detections.iter().any(|d| d.rule == DETECTION_FLOOD));
 }
 
-/// The report of a fixture trace, with neutral run facts.
-fn report_of(t: &RunTrace) -> crate::report::Report {
+/// Neutral run facts for a fixture trace, handed to `f`.
+fn with_facts<R>(f: impl FnOnce(crate::report::RunFacts<'_>) -> R) -> R {
     let image = crate::sandbox::ImageInfo {
         reference: "i".into(),
         id: "x".into(),
@@ -337,19 +337,22 @@ fn report_of(t: &RunTrace) -> crate::report::Report {
         config: Default::default(),
     };
     let outcome = crate::sandbox::ContainerOutcome::default();
-    crate::report::Report::build(
-        crate::report::RunFacts {
-            run_id: "r",
-            image: &image,
-            started_at: String::new(),
-            finished_at: String::new(),
-            sandbox: &crate::sandbox::SandboxConfig::new("i"),
-            layers: None,
-            outcome: &outcome,
-            capture: crate::capture::CaptureStats::default(),
-        },
-        t,
-    )
+    let sandbox = crate::sandbox::SandboxConfig::new("i");
+    f(crate::report::RunFacts {
+        run_id: "r",
+        image: &image,
+        started_at: String::new(),
+        finished_at: String::new(),
+        sandbox: &sandbox,
+        layers: None,
+        outcome: &outcome,
+        capture: crate::capture::CaptureStats::default(),
+    })
+}
+
+/// The report of a fixture trace, with neutral run facts.
+fn report_of(t: &RunTrace) -> crate::report::Report {
+    with_facts(|facts| crate::report::Report::build(facts, t))
 }
 
 const SELF_DELETE: &str = r#"
@@ -377,6 +380,19 @@ fn feeder(r: &Arc<RuleSet>) -> (RunTrace, impl FnMut(&mut RunTrace, String)) {
     (t, feed)
 }
 
+/// `n` children of `parent` that each run a program from /tmp and exit (decoys for a sequence rule).
+fn decoys(t: &mut RunTrace, feed: &mut impl FnMut(&mut RunTrace, String), parent: u32, n: u32) {
+    for i in 0..n {
+        let c = 1000 + i;
+        feed(t, format!("{{kind: fork, pid: {parent}, child: {c}}}"));
+        feed(
+            t,
+            format!("{{kind: exec, pid: {c}, filename: /tmp/y{i}, argv: [/tmp/y{i}]}}"),
+        );
+        feed(t, format!("{{kind: exit, pid: {c}, status: 0}}"));
+    }
+}
+
 #[test]
 fn short_lived_processes_cannot_evict_a_pending_sequence() {
     // exec /tmp/.x, then many unrelated fork+exec+exit, then unlink /tmp/.x: the sequence fires,
@@ -387,15 +403,7 @@ fn short_lived_processes_cannot_evict_a_pending_sequence() {
         &mut t,
         "{kind: exec, pid: 100, filename: /tmp/.x, argv: [/tmp/.x]}".into(),
     );
-    for i in 0..(MAX_PARTIALS as u32 + 500) {
-        let c = 1000 + i;
-        feed(&mut t, format!("{{kind: fork, pid: 100, child: {c}}}"));
-        feed(
-            &mut t,
-            format!("{{kind: exec, pid: {c}, filename: /tmp/y{i}, argv: [/tmp/y{i}]}}"),
-        );
-        feed(&mut t, format!("{{kind: exit, pid: {c}, status: 0}}"));
-    }
+    decoys(&mut t, &mut feed, 100, MAX_PARTIALS as u32 + 500);
     feed(&mut t, "{kind: unlink, pid: 100, path: /tmp/.x}".into());
     let fired: Vec<&str> = t.detections().iter().map(|d| d.message.as_str()).collect();
     assert_eq!(fired, ["executed file deleted itself: /tmp/.x"]);
@@ -414,15 +422,7 @@ fn a_descendant_keeps_a_lineage_sequence_alive() {
     );
     feed(&mut t, "{kind: fork, pid: 100, child: 101}".into());
     feed(&mut t, "{kind: exit, pid: 100, status: 0}".into());
-    for i in 0..(MAX_PARTIALS as u32 + 10) {
-        let c = 1000 + i;
-        feed(&mut t, format!("{{kind: fork, pid: 101, child: {c}}}"));
-        feed(
-            &mut t,
-            format!("{{kind: exec, pid: {c}, filename: /tmp/y{i}, argv: [/tmp/y{i}]}}"),
-        );
-        feed(&mut t, format!("{{kind: exit, pid: {c}, status: 0}}"));
-    }
+    decoys(&mut t, &mut feed, 101, MAX_PARTIALS as u32 + 10);
     feed(&mut t, "{kind: unlink, pid: 101, comm: rm, path: /tmp/.x}".into());
     assert_eq!(t.detections().len(), 1);
     assert!(t.sequence_evictions().is_empty());
@@ -522,25 +522,6 @@ fn a_process_storm_is_listed_in_short_beyond_the_bound() {
     assert_eq!(report.processes[0].argv[..], ["sh", "-c", "storm"]);
     assert!(crate::report::text::render(&report).contains("101 listed in short"));
     // Taking the lists out of the trace makes the same report as copying them.
-    let image = crate::sandbox::ImageInfo {
-        reference: "i".into(),
-        id: "x".into(),
-        working_dir: "/".into(),
-        config: Default::default(),
-    };
-    let outcome = crate::sandbox::ContainerOutcome::default();
-    let owned = crate::report::Report::build_owned(
-        crate::report::RunFacts {
-            run_id: "r",
-            image: &image,
-            started_at: String::new(),
-            finished_at: String::new(),
-            sandbox: &crate::sandbox::SandboxConfig::new("i"),
-            layers: None,
-            outcome: &outcome,
-            capture: crate::capture::CaptureStats::default(),
-        },
-        t,
-    );
+    let owned = with_facts(|facts| crate::report::Report::build_owned(facts, t));
     assert_eq!(owned, report);
 }

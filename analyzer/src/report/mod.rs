@@ -302,7 +302,7 @@ pub struct Stats {
     pub sequence_evictions: BTreeMap<String, u64>,
     /// Processes listed in short (first argument only, no exec records) beyond the first
     /// [`FULL_PROCESSES`]: a process storm cannot make the report, the store or the HTML huge.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "crate::model::is_zero")]
     pub processes_abridged: u64,
     /// Where the run's wall time went, by phase.
     #[serde(default)]
@@ -339,10 +339,6 @@ pub struct Timings {
 /// Milliseconds of a duration, saturating.
 pub fn ms(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
 }
 
 /// Processes listed in full in a report; beyond them (except those with detections and their
