@@ -125,10 +125,11 @@ pub(crate) const MIGRATIONS: &[&str] = &[
 /// Sets the connection up (WAL, foreign keys, busy timeout) and applies missing migrations.
 pub(crate) fn prepare(conn: &Connection, path: &str) -> Result<(), StoreError> {
     let err = sql_err(path);
+    // Concurrent runs share one file: a writer waits up to 60 s for another one's transaction.
     // The analyzer writes through this connection: a 16 MiB page cache and a 256 MiB map keep its
     // memory bounded however large the run (read-only forensics connections get more).
     conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+        "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 60000; \
          PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384; PRAGMA mmap_size = 268435456;",
     )
     .map_err(&err)?;
