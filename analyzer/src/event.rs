@@ -300,6 +300,11 @@ const SYSCALLS: &[(u32, &str, &[Arg])] = {
     ]
 };
 
+/// The x86_64 number of a traced system call, by name.
+pub fn syscall_nr(name: &str) -> Option<u32> {
+    SYSCALLS.iter().find(|(_, n, _)| *n == name).map(|(nr, _, _)| *nr)
+}
+
 /// Bitmap (bit `nr`) of every system call in the table: the probes' exit handler ignores the others
 /// before doing any work.
 pub fn tracked_syscall_bitmap() -> [u64; 8] {

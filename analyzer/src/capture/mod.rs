@@ -18,8 +18,8 @@ use std::{
 
 use aya::{
     Ebpf, EbpfLoader,
-    maps::{MapData, PerCpuArray, RingBuf},
-    programs::{BtfTracePoint, TracePoint},
+    maps::{MapData, PerCpuArray, ProgramArray, RingBuf},
+    programs::{BtfTracePoint, RawTracePoint, TracePoint},
 };
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use sandtrace_common::{STAT_PENDING_DROPS, STAT_RINGBUF_DROPS};
@@ -117,55 +117,52 @@ pub struct CaptureConfig {
 /// Where a program attaches, derived from its name (`<event>_<hook>`).
 #[derive(Debug, PartialEq, Eq)]
 enum AttachPoint {
-    TracePoint { category: &'static str, name: String },
-    BtfTracePoint { name: &'static str },
+    TracePoint {
+        category: &'static str,
+        name: &'static str,
+    },
+    BtfTracePoint {
+        name: &'static str,
+    },
+    RawTracePoint {
+        name: &'static str,
+    },
+    /// Not attached: the entry program of system call `nr`, tail-called by the `sys_enter` dispatcher.
+    SyscallEntry {
+        nr: u32,
+    },
 }
 
-/// The one table of attach points: the probe crate's program names carry the hook.
+/// The one table of attach points: the probe crate's program names carry the hook. `None` for a
+/// program attached elsewhere (the sinkhole's) or of an unknown system call.
 fn attach_point(program: &str) -> Option<(AttachPoint, bool)> {
     // (attach point, required for every run)
-    match program {
-        "syscall_sys_exit" => Some((
-            AttachPoint::TracePoint {
-                category: "raw_syscalls",
-                name: "sys_exit".into(),
-            },
-            true,
-        )),
-        "fork_sched_process_fork" => Some((
-            AttachPoint::BtfTracePoint {
-                name: "sched_process_fork",
-            },
-            true,
-        )),
-        "exec_sched_process_exec" => Some((
-            AttachPoint::TracePoint {
-                category: "sched",
-                name: "sched_process_exec".into(),
-            },
-            true,
-        )),
-        "exit_sched_process_exit" => Some((
-            AttachPoint::TracePoint {
-                category: "sched",
-                name: "sched_process_exit".into(),
-            },
-            true,
-        )),
+    let point = match program {
+        "syscall_sys_enter" => AttachPoint::RawTracePoint { name: "sys_enter" },
+        "syscall_sys_exit" => AttachPoint::RawTracePoint { name: "sys_exit" },
+        "fork_sched_process_fork" => AttachPoint::BtfTracePoint {
+            name: "sched_process_fork",
+        },
+        "exec_sched_process_exec" => AttachPoint::TracePoint {
+            category: "sched",
+            name: "sched_process_exec",
+        },
+        "exit_sched_process_exit" => AttachPoint::TracePoint {
+            category: "sched",
+            name: "sched_process_exit",
+        },
         other => {
             let at = other.find("_sys_enter_")?;
-            let tp = &other[at + 1..];
-            // open/openat/connect are the floor of what a run must see.
-            let required = matches!(tp, "sys_enter_openat" | "sys_enter_connect" | "sys_enter_execve");
-            Some((
-                AttachPoint::TracePoint {
-                    category: "syscalls",
-                    name: tp.to_string(),
-                },
-                required,
-            ))
+            let call = &other[at + "_sys_enter_".len()..];
+            // The kernel names umount2's entry point `umount`.
+            let call = if call == "umount" { "umount2" } else { call };
+            let nr = crate::event::syscall_nr(call)?;
+            // open/openat/connect/execve are the floor of what a run must see.
+            let required = matches!(call, "openat" | "connect" | "execve");
+            return Some((AttachPoint::SyscallEntry { nr }, required));
         }
-    }
+    };
+    Some((point, true))
 }
 
 /// What the reader thread hands back: the sink, records read, records undecodable.
@@ -174,9 +171,10 @@ type ReaderResult<S> = Result<(S, u64, u64), String>;
 /// A running capture.
 pub struct Capture<S: EventSink> {
     ebpf: Ebpf,
+    /// The system call entry programs by number (the dispatcher's tail-call table).
+    _entries: ProgramArray<MapData>,
     /// The programs' attachments, owned apart from the programs so that they can be detached in
-    /// parallel at the end (each detach waits for an RCU grace period; one after the other, ~70
-    /// of them took seconds).
+    /// parallel at the end (a perf tracepoint's detach waits for a grace period).
     links: Vec<Link>,
     stop: Arc<AtomicBool>,
     reader: Option<JoinHandle<ReaderResult<S>>>,
@@ -231,18 +229,33 @@ impl<S: EventSink> Capture<S> {
 
         let names: Vec<String> = ebpf.programs().map(|(n, _)| n.to_string()).collect();
         let mut stats = CaptureStats::default();
-        // sys_exit first: entries stashed before it is attached would never be emitted.
+        // The entry programs are in place before the dispatcher, and sys_exit is attached before
+        // it: entries stashed before their exit is seen would never be emitted.
         let mut ordered = names.clone();
-        ordered.sort_by_key(|n| n != "syscall_sys_exit");
+        ordered.sort_by_key(|n| match n.as_str() {
+            "syscall_sys_exit" => 1,
+            "syscall_sys_enter" => 2,
+            _ if n.contains("_sys_enter_") => 0,
+            _ => 3,
+        });
+        let mut entries: ProgramArray<MapData> = ProgramArray::try_from(
+            ebpf.take_map("SYSCALL_ENTRY")
+                .ok_or(CaptureError::Map("SYSCALL_ENTRY"))?,
+        )
+        .map_err(|_| CaptureError::Map("SYSCALL_ENTRY"))?;
         let mut links = Vec::new();
         for name in ordered {
             let Some((point, required)) = attach_point(&name) else {
+                if name.contains("_sys_enter_") {
+                    tracing::warn!(program = %name, "entry program of an unknown system call");
+                    stats.probes_missing.push(name);
+                }
                 continue;
             };
-            let result = attach_one(&mut ebpf, &name, &point, &aya_btf);
+            let result = attach_one(&mut ebpf, &name, &point, &aya_btf, &mut entries);
             match result {
                 Ok(link) => {
-                    links.push(link);
+                    links.extend(link);
                     stats.probes_attached += 1;
                 }
                 Err(source) if required => {
@@ -270,6 +283,7 @@ impl<S: EventSink> Capture<S> {
         };
         Ok(Capture {
             ebpf,
+            _entries: entries,
             links,
             stop,
             reader: Some(reader),
@@ -346,13 +360,14 @@ impl<S: EventSink> Drop for Capture<S> {
 enum Link {
     TracePoint(aya::programs::trace_point::TracePointLink),
     BtfTracePoint(aya::programs::tp_btf::BtfTracePointLink),
+    RawTracePoint(aya::programs::raw_trace_point::RawTracePointLink),
 }
 
 /// Detaching links that are still running in the background.
 static DETACHING: std::sync::Mutex<Vec<JoinHandle<()>>> = std::sync::Mutex::new(Vec::new());
 
-/// Detaches every link (each waits for the kernel's grace periods, ~35 ms, one after the other)
-/// on a thread of its own: the run's analysis goes on meanwhile. [`wait_detached`] waits for it.
+/// Detaches every link (a perf tracepoint's waits for the kernel's grace periods, ~40 ms) on a
+/// thread of its own: the run's analysis goes on meanwhile. [`wait_detached`] waits for it.
 fn detach_all(links: Vec<Link>) {
     if links.is_empty() {
         return;
@@ -396,7 +411,8 @@ fn attach_one(
     name: &str,
     point: &AttachPoint,
     btf: &aya::Btf,
-) -> Result<Link, aya::programs::ProgramError> {
+    entries: &mut ProgramArray<MapData>,
+) -> Result<Option<Link>, aya::programs::ProgramError> {
     let program = ebpf
         .program_mut(name)
         .ok_or(aya::programs::ProgramError::NotLoaded)?;
@@ -405,13 +421,28 @@ fn attach_one(
             let p: &mut TracePoint = program.try_into()?;
             p.load()?;
             let id = p.attach(category, tp)?;
-            Ok(Link::TracePoint(p.take_link(id)?))
+            Ok(Some(Link::TracePoint(p.take_link(id)?)))
         }
         AttachPoint::BtfTracePoint { name: tp } => {
             let p: &mut BtfTracePoint = program.try_into()?;
             p.load(tp, btf)?;
             let id = p.attach()?;
-            Ok(Link::BtfTracePoint(p.take_link(id)?))
+            Ok(Some(Link::BtfTracePoint(p.take_link(id)?)))
+        }
+        AttachPoint::RawTracePoint { name: tp } => {
+            let p: &mut RawTracePoint = program.try_into()?;
+            p.load()?;
+            let id = p.attach(tp)?;
+            Ok(Some(Link::RawTracePoint(p.take_link(id)?)))
+        }
+        AttachPoint::SyscallEntry { nr } => {
+            let p: &mut RawTracePoint = program.try_into()?;
+            p.load()?;
+            let fd = p.fd()?;
+            entries
+                .set(*nr, fd, 0)
+                .map_err(|e| aya::programs::ProgramError::IOError(std::io::Error::other(e)))?;
+            Ok(None)
         }
     }
 }
@@ -466,24 +497,21 @@ mod tests {
     fn attach_points_come_from_program_names() {
         assert_eq!(
             attach_point("open_sys_enter_openat"),
-            Some((
-                AttachPoint::TracePoint {
-                    category: "syscalls",
-                    name: "sys_enter_openat".into()
-                },
-                true
-            ))
+            Some((AttachPoint::SyscallEntry { nr: 257 }, true))
         );
         assert_eq!(
             attach_point("setid_sys_enter_setresuid"),
-            Some((
-                AttachPoint::TracePoint {
-                    category: "syscalls",
-                    name: "sys_enter_setresuid".into()
-                },
-                false
-            ))
+            Some((AttachPoint::SyscallEntry { nr: 117 }, false))
         );
+        assert_eq!(
+            attach_point("umount_sys_enter_umount"),
+            Some((AttachPoint::SyscallEntry { nr: 166 }, false))
+        );
+        assert_eq!(
+            attach_point("syscall_sys_exit"),
+            Some((AttachPoint::RawTracePoint { name: "sys_exit" }, true))
+        );
+        assert_eq!(attach_point("x_sys_enter_no_such_call"), None);
         assert_eq!(
             attach_point("fork_sched_process_fork"),
             Some((
@@ -494,6 +522,25 @@ mod tests {
             ))
         );
         assert_eq!(attach_point("helper"), None);
+    }
+
+    #[test]
+    fn every_entry_program_has_a_system_call_number() {
+        if !probes_built() {
+            return;
+        }
+        let object = aya_obj::Object::parse(PROBES).expect("the embedded probe object parses");
+        let mut entries = 0;
+        for name in object.programs.keys() {
+            if name.contains("_sys_enter_") {
+                assert!(
+                    matches!(attach_point(name), Some((AttachPoint::SyscallEntry { .. }, _))),
+                    "{name} has no system call number"
+                );
+                entries += 1;
+            }
+        }
+        assert!(entries >= 60, "only {entries} entry programs");
     }
 
     #[test]

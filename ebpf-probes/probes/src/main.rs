@@ -2,9 +2,10 @@
 //!
 //! Every program first checks that the current task is inside the run's cgroup (an ancestor cgroup
 //! created by the analyzer before the container starts), so only the sample is traced and two runs
-//! never mix. Process life cycle comes from the `sched` tracepoints; every other action from a
-//! `syscalls/sys_enter_*` tracepoint that stashes the call (arguments, strings, socket address) per
-//! thread, and one `raw_syscalls/sys_exit` program that adds the result and emits the record.
+//! never mix. Process life cycle comes from the `sched` tracepoints; every other action from one raw
+//! `sys_enter` tracepoint that tail-calls the traced call's own entry program, which stashes the call
+//! (arguments, strings, socket address) per thread, and one raw `sys_exit` program that adds the
+//! result and emits the record.
 //!
 //! Program names are `<event>_<hook>`; the analyzer derives each attach point from the name.
 #![no_std]
@@ -19,9 +20,9 @@ use aya_ebpf::{
         bpf_get_current_pid_tgid, bpf_get_current_task, bpf_get_current_uid_gid, bpf_ktime_get_boot_ns,
         bpf_probe_read_kernel, bpf_probe_read_kernel_str, bpf_probe_read_user, bpf_probe_read_user_str,
     },
-    macros::{btf_tracepoint, map, sk_lookup, tracepoint},
-    maps::{LruHashMap, PerCpuArray, RingBuf, SockMap},
-    programs::{BtfTracePointContext, SkLookupContext, TracePointContext},
+    macros::{btf_tracepoint, map, raw_tracepoint, sk_lookup, tracepoint},
+    maps::{LruHashMap, PerCpuArray, ProgramArray, RingBuf, SockMap},
+    programs::{BtfTracePointContext, RawTracePointContext, SkLookupContext, TracePointContext},
 };
 use sandtrace_common::{
     ARGV_LEN, COMM_LEN, EventHeader, EventKind, ExecEvent, ExitEvent, FLAG_ADDR_FROM_EXIT,
@@ -75,8 +76,15 @@ const NONE: u8 = 0xff;
 const ENOENT: i64 = 2;
 const PROT_EXEC: u64 = 0x4;
 const MAP_ANONYMOUS: u64 = 0x20;
-/// Offset of `args[0]` in a `syscalls/sys_enter_*` tracepoint record.
-const SYS_ENTER_ARGS: usize = 16;
+/// The entry program of each traced system call, by number: the `sys_enter` dispatcher tail-calls
+/// into it. Filled by the analyzer.
+#[map]
+static SYSCALL_ENTRY: ProgramArray = ProgramArray::with_max_entries(512, 0);
+
+/// Offsets in x86_64 `struct pt_regs` of the six system call arguments (di, si, dx, r10, r8, r9)
+/// and of `orig_ax` (the system call number): fixed by the architecture's ABI.
+const REG_ARGS: [usize; 6] = [112, 104, 96, 56, 72, 64];
+const REG_ORIG_AX: usize = 120;
 
 /// Which arguments of a system call to read beyond the six raw values.
 #[derive(Clone, Copy)]
@@ -222,6 +230,21 @@ unsafe fn kread<T: Copy + Default>(base: *const u8, off: u32) -> T {
     if rc != 0 { T::default() } else { out }
 }
 
+/// Reads a kernel value at address `base + off` (registers saved on the stack); zero when the read fails.
+#[inline(always)]
+unsafe fn kread_at<T: Copy + Default>(base: u64, off: usize) -> T {
+    let mut out = T::default();
+    // SAFETY: the helper checks the source address; the destination is a local of size T.
+    let rc = unsafe {
+        bpf_probe_read_kernel(
+            addr_of_mut!(out).cast(),
+            core::mem::size_of::<T>() as u32,
+            (base as usize + off) as *const _,
+        )
+    };
+    if rc != 0 { T::default() } else { out }
+}
+
 #[inline(always)]
 fn current_ppid(off: &KernelOffsets) -> u32 {
     // SAFETY: the helper returns the current task pointer; every read through it is a checked helper read.
@@ -298,16 +321,16 @@ unsafe fn user_sockaddr(ev: &mut SyscallEvent, src: u64, len: u64) {
 
 /// Entry of a traced system call: stash it until its exit.
 #[inline(always)]
-fn sys_enter(ctx: &TracePointContext, kind: EventKind, nargs: usize, spec: Spec) -> u32 {
-    if !in_run() {
-        return 0;
-    }
-    // SAFETY: tracepoint record reads through the checked helper; map pointers come from the kernel.
+fn sys_enter(ctx: &RawTracePointContext, kind: EventKind, nargs: usize, spec: Spec) -> i32 {
+    // The dispatcher checked the cgroup before the tail call.
+    // SAFETY: raw `sys_enter` arguments: `struct pt_regs *regs, long id`; registers are read
+    // through the checked helper; map pointers come from the kernel.
     unsafe {
+        let regs: u64 = ctx.arg(0);
         let mut args = [0u64; 6];
         let mut i = 0;
         while i < nargs && i < 6 {
-            args[i] = tp_field::<u64>(ctx, SYS_ENTER_ARGS + i * 8);
+            args[i] = kread_at::<u64>(regs, REG_ARGS[i]);
             i += 1;
         }
         let mut msg_name = 0u64;
@@ -360,7 +383,7 @@ fn sys_enter(ctx: &TracePointContext, kind: EventKind, nargs: usize, spec: Spec)
         let ev = &mut *ev;
         let off = offsets();
         fill_header(addr_of_mut!(ev.header), kind, &off);
-        ev.nr = tp_field::<i32>(ctx, 8) as u32;
+        ev.nr = ctx.arg::<u64>(1) as u32;
         ev.args = args;
         ev.ret = 0;
         ev.sockaddr_len = 0;
@@ -490,19 +513,34 @@ fn unseen_entry(nr: i64, ret: i64) {
     }
 }
 
+/// Entry of any system call: hands a traced one of the run's threads to its own entry program.
+/// One raw tracepoint instead of one perf tracepoint per call: cheaper on every call, and
+/// detached without the grace period each perf tracepoint waits for.
+#[raw_tracepoint(tracepoint = "sys_enter")]
+pub fn syscall_sys_enter(ctx: RawTracePointContext) -> i32 {
+    let nr: i64 = ctx.arg(1);
+    if !tracked(nr) || !in_run() {
+        return 0;
+    }
+    // SAFETY: a tail call into a program of the same type with the same context; when the slot is
+    // empty (a call traced only at its exit) it returns and nothing happens.
+    unsafe { SYSCALL_ENTRY.tail_call(&ctx, nr as u32) };
+    0
+}
+
 /// Exit of any system call: completes and emits the stashed entry of this thread, if any.
-#[tracepoint]
-pub fn syscall_sys_exit(ctx: TracePointContext) -> u32 {
-    // SAFETY: raw_syscalls/sys_exit record: long id at 8, long ret at 16.
-    let nr = unsafe { tp_field::<i64>(&ctx, 8) };
+#[raw_tracepoint(tracepoint = "sys_exit")]
+pub fn syscall_sys_exit(ctx: RawTracePointContext) -> i32 {
+    // SAFETY: raw `sys_exit` arguments: `struct pt_regs *regs, long ret`; the number is regs->orig_ax.
+    let nr = unsafe { kread_at::<i64>(ctx.arg::<u64>(0), REG_ORIG_AX) };
+    let ret: i64 = ctx.arg(1);
     // Most system calls are not traced: leave before any map or cgroup work.
     if !tracked(nr) {
         return 0;
     }
     let tid = bpf_get_current_pid_tgid_u32();
     let Some(ev) = PENDING.get_ptr_mut(&tid) else {
-        // SAFETY: as above.
-        unseen_entry(nr, unsafe { tp_field::<i64>(&ctx, 16) });
+        unseen_entry(nr, ret);
         return 0;
     };
     // Only threads of the run arm an entry; the cgroup id check (cheaper than the ancestor walk)
@@ -514,14 +552,12 @@ pub fn syscall_sys_exit(ctx: TracePointContext) -> u32 {
     // SAFETY: as above.
     if unsafe { (*ev).pending == 0 } {
         // This thread's entry of this call was never stashed.
-        // SAFETY: as above.
-        unseen_entry(nr, unsafe { tp_field::<i64>(&ctx, 16) });
+        unseen_entry(nr, ret);
         return 0;
     }
     // SAFETY: `ev` is this thread's map value; tracepoint reads go through the checked helper.
     unsafe {
         let ev = &mut *ev;
-        let ret = tp_field::<i64>(&ctx, 16);
         // Not armed (already emitted) or a different call (its entry was missed): nothing to emit.
         let stale = ev.pending == 0 || nr != ev.nr as i32 as i64;
         ev.pending = 0;
@@ -653,14 +689,14 @@ pub fn exit_sched_process_exit(ctx: TracePointContext) -> u32 {
     0
 }
 
-/// One tracepoint program per traced system call: `<event>_sys_enter_<syscall> => kind, number of
-/// arguments (the record of a syscall tracepoint ends after them: reading further is refused at
-/// attach time), what to read`.
+/// One entry program per traced system call, reached by tail call from [`syscall_sys_enter`]:
+/// `<event>_sys_enter_<syscall> => kind, number of arguments, what to read`. The analyzer puts
+/// each at its system call's number in [`SYSCALL_ENTRY`].
 macro_rules! syscall_probes {
     ($($prog:ident => $kind:ident, $nargs:literal, $spec:expr;)*) => {
         $(
-            #[tracepoint]
-            pub fn $prog(ctx: TracePointContext) -> u32 {
+            #[raw_tracepoint(tracepoint = "sys_enter")]
+            pub fn $prog(ctx: RawTracePointContext) -> i32 {
                 sys_enter(&ctx, EventKind::$kind, $nargs, $spec)
             }
         )*
