@@ -358,9 +358,9 @@ impl<S: EventSink> Drop for Capture<S> {
 #[derive(Debug)]
 #[expect(dead_code, reason = "held only to be dropped: dropping detaches")]
 enum Link {
-    TracePoint(aya::programs::trace_point::TracePointLink),
-    BtfTracePoint(aya::programs::tp_btf::BtfTracePointLink),
-    RawTracePoint(aya::programs::raw_trace_point::RawTracePointLink),
+    Perf(aya::programs::trace_point::TracePointLink),
+    Btf(aya::programs::tp_btf::BtfTracePointLink),
+    Raw(aya::programs::raw_trace_point::RawTracePointLink),
 }
 
 /// Detaching links that are still running in the background.
@@ -421,19 +421,19 @@ fn attach_one(
             let p: &mut TracePoint = program.try_into()?;
             p.load()?;
             let id = p.attach(category, tp)?;
-            Ok(Some(Link::TracePoint(p.take_link(id)?)))
+            Ok(Some(Link::Perf(p.take_link(id)?)))
         }
         AttachPoint::BtfTracePoint { name: tp } => {
             let p: &mut BtfTracePoint = program.try_into()?;
             p.load(tp, btf)?;
             let id = p.attach()?;
-            Ok(Some(Link::BtfTracePoint(p.take_link(id)?)))
+            Ok(Some(Link::Btf(p.take_link(id)?)))
         }
         AttachPoint::RawTracePoint { name: tp } => {
             let p: &mut RawTracePoint = program.try_into()?;
             p.load()?;
             let id = p.attach(tp)?;
-            Ok(Some(Link::RawTracePoint(p.take_link(id)?)))
+            Ok(Some(Link::Raw(p.take_link(id)?)))
         }
         AttachPoint::SyscallEntry { nr } => {
             let p: &mut RawTracePoint = program.try_into()?;
