@@ -486,3 +486,81 @@ fn an_archive_claiming_an_existing_tag_does_not_retag_the_host() {
     docker(&["rmi", &ours]);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn several_images_in_a_machine_format_need_an_output_directory() {
+    let out = sandtrace(&["analyze", "a", "b", "--format", "json"]);
+    assert_usage_error(&out);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--output DIR"));
+    let out = sandtrace(&["analyze", "a", "b", "--output", "/no/such/dir"]);
+    assert_usage_error(&out);
+    let out = sandtrace(&["analyze", "a", "--jobs", "0"]);
+    assert_usage_error(&out);
+}
+
+#[test]
+fn several_images_are_runs_of_their_own_and_the_exit_code_is_the_worst() {
+    if !privileged() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("sandtrace-cli-multi-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let out = Command::new(env!("CARGO_BIN_EXE_sandtrace"))
+        .env("SANDTRACE_DB", test_db())
+        .args([
+            "analyze",
+            "sandtrace-corpus/basic",
+            "sandtrace-corpus/demo",
+            "sandtrace-corpus/basic",
+            "--jobs",
+            "2",
+            "--timeout",
+            "20s",
+            "--format",
+            "json",
+            "--output",
+        ])
+        .arg(&dir)
+        .output()
+        .expect("run sandtrace");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // The demo sample is blocked at the default --fail-on high; the basic ones pass.
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    for (i, image) in ["basic", "demo", "basic"].iter().enumerate() {
+        assert!(
+            stderr.contains(&format!("[{}/3] sandtrace-corpus/{image}: ", i + 1)),
+            "{stderr}"
+        );
+    }
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("output dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "01-sandtrace-corpus_basic.json",
+            "02-sandtrace-corpus_demo.json",
+            "03-sandtrace-corpus_basic.json"
+        ]
+    );
+    let reports: Vec<serde_json::Value> = names
+        .iter()
+        .map(|n| serde_json::from_slice(&std::fs::read(dir.join(n)).expect("report")).expect("JSON"))
+        .collect();
+    let ids: std::collections::BTreeSet<&str> =
+        reports.iter().filter_map(|r| r["run_id"].as_str()).collect();
+    assert_eq!(ids.len(), 3, "each image is a run of its own");
+    assert_eq!(reports[0]["verdict"], "clean");
+    assert_eq!(reports[2]["verdict"], "clean");
+    assert_ne!(reports[1]["verdict"], "clean");
+    for r in &reports {
+        assert_eq!(r["stats"]["dropped"], 0);
+        assert!(r["stats"]["events"].as_u64().is_some_and(|n| n > 10));
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -645,6 +645,18 @@ pub enum Format {
     Navigator,
 }
 
+impl Format {
+    /// The file name extension of a report in this format.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Text => "txt",
+            Format::Json | Format::Navigator => "json",
+            Format::Sarif => "sarif",
+            Format::Html => "html",
+        }
+    }
+}
+
 /// Writes a report to `w`; JSON is streamed (a large report is never held as one string).
 pub fn render_to(
     r: &Report,

@@ -76,7 +76,7 @@ struct SeveritySpec {
 }
 
 /// What an entry matches.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Selector {
     rule: Option<GlobMatcher>,
     technique: Option<String>,
@@ -97,7 +97,7 @@ impl Selector {
     }
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Entry {
     what: Selector,
     reason: String,
@@ -110,7 +110,7 @@ struct Entry {
 }
 
 /// A loaded policy.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Policy {
     path: PathBuf,
     allow: Vec<Entry>,
