@@ -195,6 +195,24 @@ pub fn probes_built() -> bool {
     !PROBES.is_empty()
 }
 
+/// What the kernel's BTF tells, read once per process: every run of it shares the parse.
+struct KernelInfo {
+    offsets: sandtrace_common::KernelOffsets,
+    btf: aya::Btf,
+}
+
+static KERNEL: std::sync::OnceLock<KernelInfo> = std::sync::OnceLock::new();
+
+fn kernel_info() -> Result<&'static KernelInfo, CaptureError> {
+    if let Some(k) = KERNEL.get() {
+        return Ok(k);
+    }
+    let kernel_btf = btf::Btf::from_sys_fs()?;
+    let offsets = kernel_btf.kernel_offsets()?;
+    let btf = aya::Btf::from_sys_fs().map_err(load_err)?;
+    Ok(KERNEL.get_or_init(|| KernelInfo { offsets, btf }))
+}
+
 fn load_err(e: impl std::error::Error + Send + Sync + 'static) -> CaptureError {
     CaptureError::Load(Box::new(e))
 }
@@ -210,15 +228,14 @@ impl<S: EventSink> Capture<S> {
         if !probes_built() {
             return Err(CaptureError::NoProbes);
         }
-        let kernel_btf = btf::Btf::from_sys_fs()?;
-        let offsets = kernel_btf.kernel_offsets()?;
-        let aya_btf = aya::Btf::from_sys_fs().map_err(load_err)?;
+        let kernel = kernel_info()?;
+        let (offsets, aya_btf) = (&kernel.offsets, &kernel.btf);
         let tracked = crate::event::tracked_syscall_bitmap();
         let mut ebpf = EbpfLoader::new()
-            .btf(Some(&aya_btf))
+            .btf(Some(aya_btf))
             .override_global("WATCH_CGROUP_ID", &config.cgroup_id, true)
             .override_global("WATCH_CGROUP_LEVEL", &config.cgroup_level, true)
-            .override_global("OFFSETS", &offsets, true)
+            .override_global("OFFSETS", offsets, true)
             .override_global("TRACKED_SYSCALLS", &tracked, true)
             .map_max_entries("EVENTS", config.ring_bytes)
             .load(PROBES)
@@ -252,7 +269,7 @@ impl<S: EventSink> Capture<S> {
                 }
                 continue;
             };
-            let result = attach_one(&mut ebpf, &name, &point, &aya_btf, &mut entries);
+            let result = attach_one(&mut ebpf, &name, &point, aya_btf, &mut entries);
             match result {
                 Ok(link) => {
                     links.extend(link);
