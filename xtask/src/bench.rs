@@ -21,6 +21,11 @@ pub enum Which {
     /// Analyzer peak memory and time against hostile samples: a 100k-process fork-and-exec storm
     /// with long command lines, and a 1M-event flood.
     Hostile,
+    /// From `analyze` to verdict for a trivial image (`true`), minus the sample's own time, per
+    /// phase; and per image when several are analysed in one process.
+    Latency,
+    /// The largest open() rate captured with nothing lost for 10 s, and what is lost beyond it.
+    Flood,
     /// `--archive` of the real postgres image (`docker save`, ~1 GB): load + analyze with the image
     /// present, and with only its base layers present.
     Archive,
@@ -36,6 +41,8 @@ pub fn run(which: Which, write: bool, runs: usize) -> Result<()> {
         Which::Store => cargo_bench("store", write),
         Which::Archive => archive(write),
         Which::Hostile => hostile(write),
+        Which::Latency => latency(write, runs.max(1)),
+        Which::Flood => flood(write),
     }
 }
 
@@ -122,6 +129,208 @@ fn hostile(write: bool) -> Result<()> {
     println!("{table}");
     if write {
         write_section("hostile", "cargo xtask bench hostile --write", &table)?;
+    }
+    Ok(())
+}
+
+/// Phases of `stats.timings`, in the order of a run.
+const PHASES: [&str; 9] = [
+    "prepare",
+    "probes",
+    "container",
+    "changes",
+    "drain",
+    "analysis",
+    "store",
+    "detach",
+    "sample",
+];
+
+/// Targets of `bench latency`.
+const SINGLE_TARGET_S: f64 = 1.0;
+const BATCH_TARGET_S: f64 = 0.5;
+
+fn latency(write: bool, runs: usize) -> Result<()> {
+    crate::setup::run()?;
+    exec(cargo().args(["build", "--release", "-p", "sandtrace"]))?;
+    corpus::build(&["basic".to_string()])?;
+    let bin = root().join("target/release/sandtrace");
+    let dir = root().join("target/bench");
+    std::fs::create_dir_all(&dir)?;
+    let image = corpus::image_name("basic");
+    let db = dir.join("latency.db");
+    // One run to warm the page cache and Docker; not counted.
+    let analyze = |extra: &[&str]| -> Result<(f64, std::process::Output)> {
+        let t = Instant::now();
+        let out = Command::new(&bin)
+            .args(["analyze", "--quiet", "--db"])
+            .arg(&db)
+            .args(extra)
+            .stderr(Stdio::inherit())
+            .output()
+            .context("sandtrace analyze")?;
+        Ok((t.elapsed().as_secs_f64(), out))
+    };
+    analyze(&[&image, "--format", "json", "--", "/bin/true"])?;
+    let (mut net, mut phases) = (vec![], vec![vec![]; PHASES.len()]);
+    for i in 0..runs {
+        eprintln!("xtask: latency round {}/{runs}", i + 1);
+        let (wall, out) = analyze(&[&image, "--format", "json", "--", "/bin/true"])?;
+        if out.status.code() != Some(0) {
+            bail!("sandtrace analyze {image} -- /bin/true did not pass");
+        }
+        let r: Value = serde_json::from_slice(&out.stdout).context("report JSON")?;
+        let t = &r["stats"]["timings"];
+        let sample = t["sample_ms"].as_f64().unwrap_or(0.0) / 1000.0;
+        net.push(wall - sample);
+        for (k, p) in PHASES.iter().enumerate() {
+            phases[k].push(t[format!("{p}_ms")].as_f64().unwrap_or(f64::NAN));
+        }
+    }
+    const BATCH: usize = 8;
+    let out_dir = dir.join("latency-reports");
+    let mut batch_rows = String::new();
+    let mut batch_best = f64::INFINITY;
+    for jobs in ["1", "2"] {
+        let _ = std::fs::remove_dir_all(&out_dir);
+        std::fs::create_dir_all(&out_dir)?;
+        let mut args: Vec<&str> = vec![image.as_str(); BATCH];
+        let out_s = out_dir.to_string_lossy().into_owned();
+        args.extend([
+            "--jobs",
+            jobs,
+            "--format",
+            "json",
+            "--output",
+            &out_s,
+            "--",
+            "/bin/true",
+        ]);
+        let (wall, out) = analyze(&args)?;
+        if out.status.code() != Some(0) {
+            bail!("sandtrace analyze of {BATCH} images (--jobs {jobs}) did not pass");
+        }
+        let mut sample = 0.0;
+        let mut reports = 0;
+        for e in std::fs::read_dir(&out_dir)?.flatten() {
+            let r: Value = serde_json::from_slice(&std::fs::read(e.path())?)?;
+            sample += r["stats"]["timings"]["sample_ms"].as_f64().unwrap_or(0.0) / 1000.0;
+            reports += 1;
+        }
+        if reports != BATCH {
+            bail!("{reports} reports for {BATCH} images");
+        }
+        // Concurrent samples overlap: only a sequential batch subtracts their time.
+        let net = if jobs == "1" { wall - sample } else { wall };
+        let per = net / BATCH as f64;
+        batch_best = batch_best.min(per);
+        batch_rows.push_str(&format!(
+            "| {BATCH} images in one `analyze`, `--jobs {jobs}` | {wall:.2} s | {per:.2} s per image{} |\n",
+            if jobs == "1" {
+                ", samples' time subtracted"
+            } else {
+                ""
+            }
+        ));
+    }
+    let single = median(net);
+    let mut rows = String::new();
+    for (k, p) in PHASES.iter().enumerate() {
+        rows.push_str(&format!("| {p} | {:.0} ms |\n", median(phases[k].clone())));
+    }
+    let verdict = |v: f64, t: f64| if v <= t { "within" } else { "ABOVE" };
+    let table = format!(
+        "A trivial image (tests/corpus/basic running `/bin/true`), analysed {runs} times after one warm-up \
+         run; wall time of the whole `sandtrace analyze` process minus the sample's own time; medians.\n\n\
+         | figure | value |\n|---|---|\n\
+         | one `analyze`, start to verdict, minus the sample | {single:.2} s ({} the {SINGLE_TARGET_S:.1} s target) |\n\n\
+         Phases of one run (`stats.timings`, medians):\n\n| phase | time |\n|---|---|\n{rows}\n\
+         | batch | wall time | per image |\n|---|---|---|\n{batch_rows}\n\
+         Best per image: {batch_best:.2} s ({} the {BATCH_TARGET_S:.1} s target).\n",
+        verdict(single, SINGLE_TARGET_S),
+        verdict(batch_best, BATCH_TARGET_S),
+    );
+    println!("{table}");
+    if write {
+        write_section("latency", "cargo xtask bench latency --write", &table)?;
+    }
+    Ok(())
+}
+
+/// Open rates tried by `bench flood`, per second; the last, 0, is as fast as the sample can.
+const FLOOD_RATES: [u64; 7] = [25_000, 50_000, 100_000, 200_000, 400_000, 800_000, 0];
+const FLOOD_SECONDS: &str = "10";
+
+fn flood(write: bool) -> Result<()> {
+    crate::setup::run()?;
+    exec(cargo().args(["build", "--release", "-p", "sandtrace"]))?;
+    corpus::build(&["bench-workload".to_string()])?;
+    let bin = root().join("target/release/sandtrace");
+    let dir = root().join("target/bench");
+    std::fs::create_dir_all(&dir)?;
+    let image = corpus::image_name("bench-workload");
+    let mut rows = String::new();
+    let mut sustained = 0.0f64;
+    for rate in FLOOD_RATES {
+        eprintln!(
+            "xtask: flood at {}",
+            if rate == 0 {
+                "full speed".into()
+            } else {
+                format!("{rate}/s")
+            }
+        );
+        // Unpaced: a rate far above what one thread reaches.
+        let asked = if rate == 0 { 100_000_000 } else { rate };
+        let out = Command::new(&bin)
+            .args([
+                "analyze",
+                &image,
+                "--quiet",
+                "--format",
+                "json",
+                "--timeout",
+                "60s",
+                "--db",
+            ])
+            .arg(dir.join("flood.db"))
+            .args(["--", "/workload", "rate", &asked.to_string(), FLOOD_SECONDS])
+            .stderr(Stdio::inherit())
+            .output()
+            .context("sandtrace analyze")?;
+        // Exit 2 is expected once events are lost; the report is written either way.
+        let r: Value = serde_json::from_slice(&out.stdout).context("report JSON")?;
+        let said: Value = r["sandbox"]["stdout"]
+            .as_str()
+            .and_then(|s| serde_json::from_str(s.trim()).ok())
+            .context("the workload's figures")?;
+        let achieved = said["rate"].as_f64().unwrap_or(0.0);
+        let opens = said["opens"].as_f64().unwrap_or(0.0);
+        let lost = r["stats"]["dropped"].as_f64().unwrap_or(f64::NAN);
+        let events = r["stats"]["events"].as_f64().unwrap_or(f64::NAN);
+        if lost == 0.0 {
+            sustained = sustained.max(achieved);
+        }
+        rows.push_str(&format!(
+            "| {} | {achieved:.0}/s | {opens:.0} | {events:.0} | {lost:.0} | {:.2}% |\n",
+            if rate == 0 {
+                "unpaced".to_string()
+            } else {
+                format!("{rate}/s")
+            },
+            if opens > 0.0 { 100.0 * lost / opens } else { 0.0 },
+        ));
+    }
+    let table = format!(
+        "tests/corpus/bench-workload `rate R 10`: R open+close pairs a second for {FLOOD_SECONDS} s, paced each \
+         millisecond, each open an event; default ring buffer (64 MiB); lost = every event the kernel or the \
+         reader could not keep (`stats.dropped`, counted, and the run then fails the gate).\n\n\
+         | asked | achieved | opens | events kept | lost | lost share |\n|---|---|---|---|---|---|\n{rows}\n\
+         Largest rate sustained for {FLOOD_SECONDS} s with nothing lost: {sustained:.0} opens/s.\n"
+    );
+    println!("{table}");
+    if write {
+        write_section("flood", "cargo xtask bench flood --write", &table)?;
     }
     Ok(())
 }
@@ -373,7 +582,7 @@ fn write_section(name: &str, command: &str, body: &str) -> Result<()> {
     let date = String::from_utf8_lossy(&Command::new("date").args(["-u", "+%Y-%m-%d"]).output()?.stdout)
         .trim()
         .to_string();
-    let who = if matches!(name, "capture" | "archive" | "hostile") {
+    let who = if matches!(name, "capture" | "archive" | "hostile" | "latency" | "flood") {
         " (as root)"
     } else {
         " (no root needed)"
