@@ -552,8 +552,7 @@ fn several_images_are_runs_of_their_own_and_the_exit_code_is_the_worst() {
         .iter()
         .map(|n| serde_json::from_slice(&std::fs::read(dir.join(n)).expect("report")).expect("JSON"))
         .collect();
-    let ids: std::collections::BTreeSet<&str> =
-        reports.iter().filter_map(|r| r["run_id"].as_str()).collect();
+    let ids: std::collections::BTreeSet<&str> = reports.iter().filter_map(|r| r["run_id"].as_str()).collect();
     assert_eq!(ids.len(), 3, "each image is a run of its own");
     assert_eq!(reports[0]["verdict"], "clean");
     assert_eq!(reports[2]["verdict"], "clean");
