@@ -20,6 +20,11 @@ use crate::{
     report::Report,
 };
 
+/// Every write transaction takes the write lock when it begins (BEGIN IMMEDIATE), waiting for it
+/// under the busy timeout: a deferred one that read first and then wrote would fail at once with
+/// "database is locked" when another run had written meanwhile.
+const WRITE: rusqlite::TransactionBehavior = rusqlite::TransactionBehavior::Immediate;
+
 /// Events per write transaction.
 pub const BATCH: usize = 4096;
 
@@ -196,7 +201,7 @@ impl Store {
             })
             .map_err(|e| StoreError::Writer(e.to_string()))
             .and_then(|b| String::from_utf8(b).map_err(|e| StoreError::Writer(e.to_string())))?;
-        let tx = self.conn.transaction().map_err(&err)?;
+        let tx = self.conn.transaction_with_behavior(WRITE).map_err(&err)?;
         {
             let run = &report.run_id;
             let mut p = tx
@@ -334,7 +339,7 @@ impl Store {
     pub fn prune(&mut self, cutoff: Option<&str>, keep: Option<usize>) -> Result<usize, StoreError> {
         let path = self.path.clone();
         let err = sql_err(&path);
-        let tx = self.conn.transaction().map_err(&err)?;
+        let tx = self.conn.transaction_with_behavior(WRITE).map_err(&err)?;
         let mut doomed: Vec<(String, bool)> = Vec::new();
         {
             let mut collect = |sql: &str, arg: rusqlite::types::Value| -> Result<(), StoreError> {
@@ -534,7 +539,7 @@ fn write_loop(mut store: Store, run: &str, rx: &Receiver<Vec<EventRow>>) -> Resu
     let limit = crate::correlate::MAX_SUMMARY_ENTRIES;
     let mut written = 0u64;
     while let Ok(batch) = rx.recv() {
-        let tx = store.conn.transaction().map_err(&err)?;
+        let tx = store.conn.transaction_with_behavior(WRITE).map_err(&err)?;
         {
             let mut ins = tx
                 .prepare_cached(
@@ -585,7 +590,7 @@ fn write_loop(mut store: Store, run: &str, rx: &Receiver<Vec<EventRow>>) -> Resu
         tx.commit().map_err(&err)?;
         written += batch.len() as u64;
     }
-    let tx = store.conn.transaction().map_err(&err)?;
+    let tx = store.conn.transaction_with_behavior(WRITE).map_err(&err)?;
     {
         let mut p = tx
             .prepare("INSERT OR REPLACE INTO run_paths (run_key, path_id, first_seq, count) VALUES (?1, ?2, ?3, ?4)")

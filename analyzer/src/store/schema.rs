@@ -125,11 +125,12 @@ pub(crate) const MIGRATIONS: &[&str] = &[
 /// Sets the connection up (WAL, foreign keys, busy timeout) and applies missing migrations.
 pub(crate) fn prepare(conn: &Connection, path: &str) -> Result<(), StoreError> {
     let err = sql_err(path);
-    // Concurrent runs share one file: a writer waits up to 60 s for another one's transaction.
+    // Concurrent runs share one file: a writer waits up to 60 s for another one's transaction. The
+    // timeout is set first: switching to WAL takes a lock too, and would fail at once without it.
     // The analyzer writes through this connection: a 16 MiB page cache and a 256 MiB map keep its
     // memory bounded however large the run (read-only forensics connections get more).
     conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 60000; \
+        "PRAGMA busy_timeout = 60000; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
          PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384; PRAGMA mmap_size = 268435456;",
     )
     .map_err(&err)?;
