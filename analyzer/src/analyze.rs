@@ -46,7 +46,7 @@ pub enum AnalyzeError {
 }
 
 /// What to analyse and how.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct AnalyzeOptions {
     /// Sandbox settings (image, command, limits).
     pub sandbox: SandboxConfig,

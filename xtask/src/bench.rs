@@ -46,6 +46,16 @@ pub fn run(which: Which, write: bool, runs: usize) -> Result<()> {
     }
 }
 
+/// Set-up, the release binary and the corpus images a benchmark runs: (binary, scratch directory).
+fn prepare(images: &[&str]) -> Result<(std::path::PathBuf, std::path::PathBuf)> {
+    crate::setup::run()?;
+    exec(cargo().args(["build", "--release", "-p", "sandtrace"]))?;
+    corpus::build(&images.iter().map(|s| (*s).to_string()).collect::<Vec<_>>())?;
+    let dir = root().join("target/bench");
+    std::fs::create_dir_all(&dir)?;
+    Ok((root().join("target/release/sandtrace"), dir))
+}
+
 /// Target of `bench hostile`: the analyzer's peak resident memory.
 const RSS_CEILING_MIB: f64 = 512.0;
 
@@ -87,9 +97,7 @@ fn measured_analyze(image: &str, cmd: &[&str], timeout: &str) -> Result<(f64, f6
 }
 
 fn hostile(write: bool) -> Result<()> {
-    crate::setup::run()?;
-    exec(cargo().args(["build", "--release", "-p", "sandtrace"]))?;
-    corpus::build(&["h-process-storm".to_string(), "flood".to_string()])?;
+    prepare(&["h-process-storm", "flood"])?;
     let mut rows = String::new();
     let cases: [(&str, &str, &[&str], &str); 2] = [
         (
@@ -151,12 +159,7 @@ const SINGLE_TARGET_S: f64 = 1.0;
 const BATCH_TARGET_S: f64 = 0.5;
 
 fn latency(write: bool, runs: usize) -> Result<()> {
-    crate::setup::run()?;
-    exec(cargo().args(["build", "--release", "-p", "sandtrace"]))?;
-    corpus::build(&["basic".to_string()])?;
-    let bin = root().join("target/release/sandtrace");
-    let dir = root().join("target/bench");
-    std::fs::create_dir_all(&dir)?;
+    let (bin, dir) = prepare(&["basic"])?;
     let image = corpus::image_name("basic");
     let db = dir.join("latency.db");
     // One run to warm the page cache and Docker; not counted.
@@ -262,12 +265,7 @@ const FLOOD_RATES: [u64; 7] = [25_000, 50_000, 100_000, 200_000, 400_000, 800_00
 const FLOOD_SECONDS: &str = "10";
 
 fn flood(write: bool) -> Result<()> {
-    crate::setup::run()?;
-    exec(cargo().args(["build", "--release", "-p", "sandtrace"]))?;
-    corpus::build(&["bench-workload".to_string()])?;
-    let bin = root().join("target/release/sandtrace");
-    let dir = root().join("target/bench");
-    std::fs::create_dir_all(&dir)?;
+    let (bin, dir) = prepare(&["bench-workload"])?;
     let image = corpus::image_name("bench-workload");
     let mut rows = String::new();
     let mut sustained = 0.0f64;

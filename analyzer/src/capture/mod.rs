@@ -154,8 +154,6 @@ fn attach_point(program: &str) -> Option<(AttachPoint, bool)> {
         other => {
             let at = other.find("_sys_enter_")?;
             let call = &other[at + "_sys_enter_".len()..];
-            // The kernel names umount2's entry point `umount`.
-            let call = if call == "umount" { "umount2" } else { call };
             let nr = crate::event::syscall_nr(call)?;
             // open/openat/connect/execve are the floor of what a run must see.
             let required = matches!(call, "openat" | "connect" | "execve");
@@ -174,7 +172,7 @@ pub struct Capture<S: EventSink> {
     /// The system call entry programs by number (the dispatcher's tail-call table).
     _entries: ProgramArray<MapData>,
     /// The programs' attachments, owned apart from the programs so that they can be detached in
-    /// parallel at the end (a perf tracepoint's detach waits for a grace period).
+    /// the background at the end (a perf tracepoint's detach waits for a grace period).
     links: Vec<Link>,
     stop: Arc<AtomicBool>,
     reader: Option<JoinHandle<ReaderResult<S>>>,
@@ -244,11 +242,10 @@ impl<S: EventSink> Capture<S> {
         let ring = RingBuf::try_from(ebpf.take_map("EVENTS").ok_or(CaptureError::Map("EVENTS"))?)
             .map_err(|_| CaptureError::Map("EVENTS"))?;
 
-        let names: Vec<String> = ebpf.programs().map(|(n, _)| n.to_string()).collect();
+        let mut ordered: Vec<String> = ebpf.programs().map(|(n, _)| n.to_string()).collect();
         let mut stats = CaptureStats::default();
         // The entry programs are in place before the dispatcher, and sys_exit is attached before
         // it: entries stashed before their exit is seen would never be emitted.
-        let mut ordered = names.clone();
         ordered.sort_by_key(|n| match n.as_str() {
             "syscall_sys_exit" => 1,
             "syscall_sys_enter" => 2,
@@ -383,26 +380,17 @@ enum Link {
 /// Detaching links that are still running in the background.
 static DETACHING: std::sync::Mutex<Vec<JoinHandle<()>>> = std::sync::Mutex::new(Vec::new());
 
-/// Detaches every link (a perf tracepoint's waits for the kernel's grace periods, ~40 ms) on a
-/// thread of its own: the run's analysis goes on meanwhile. [`wait_detached`] waits for it.
+/// Detaches every link on a thread of its own (a perf tracepoint's detach waits for the kernel's
+/// grace periods, ~40 ms, under a kernel-wide lock): the run's analysis goes on meanwhile.
+/// [`wait_detached`] waits for it.
 fn detach_all(links: Vec<Link>) {
     if links.is_empty() {
         return;
     }
     match std::thread::Builder::new()
         .name("sandtrace-detach".into())
-        .spawn(move || {
-            // Several at a time: some of the waits overlap.
-            const THREADS: usize = 16;
-            let per = links.len().div_ceil(THREADS).max(1);
-            let mut links = links;
-            std::thread::scope(|s| {
-                while !links.is_empty() {
-                    let chunk: Vec<Link> = links.drain(..per.min(links.len())).collect();
-                    s.spawn(move || drop(chunk));
-                }
-            });
-        }) {
+        .spawn(move || drop(links))
+    {
         Ok(h) => DETACHING
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -521,7 +509,7 @@ mod tests {
             Some((AttachPoint::SyscallEntry { nr: 117 }, false))
         );
         assert_eq!(
-            attach_point("umount_sys_enter_umount"),
+            attach_point("umount_sys_enter_umount2"),
             Some((AttachPoint::SyscallEntry { nr: 166 }, false))
         );
         assert_eq!(

@@ -145,14 +145,19 @@ pub async fn run(args: Args, db: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     } else {
         args.images.clone()
     };
-    let mut runs = Vec::with_capacity(images.len());
-    for image in &images {
-        let mut opts = options(&args, image)?;
-        opts.rules = Some(Arc::clone(&rules));
-        opts.policy = policy.clone().map(|p| (p, today.clone()));
-        opts.db.clone_from(&db);
-        runs.push(opts);
-    }
+    // One set of options (environment files read, capabilities checked once), one copy per image.
+    let mut base = options(&args)?;
+    base.rules = Some(Arc::clone(&rules));
+    base.policy = policy.map(|p| (p, today));
+    base.db = db;
+    let runs: Vec<AnalyzeOptions> = images
+        .iter()
+        .map(|image| {
+            let mut opts = base.clone();
+            opts.sandbox.image.clone_from(image);
+            opts
+        })
+        .collect();
     if !several {
         return single(&args, &runs[0], &rules).await;
     }
@@ -230,9 +235,9 @@ async fn single(args: &Args, opts: &AnalyzeOptions, rules: &RuleSet) -> anyhow::
     Ok(ExitCode::from(answer(args, &report) as u8))
 }
 
-/// The options of one image's run.
-fn options(args: &Args, image: &str) -> anyhow::Result<AnalyzeOptions> {
-    let mut opts = AnalyzeOptions::new(image);
+/// The options every image's run shares (the image is set per run).
+fn options(args: &Args) -> anyhow::Result<AnalyzeOptions> {
+    let mut opts = AnalyzeOptions::new(String::new());
     opts.archive.clone_from(&args.archive);
     opts.max_events = args.max_events;
     opts.sandbox.timeout = args.timeout;

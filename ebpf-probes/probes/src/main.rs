@@ -762,7 +762,7 @@ syscall_probes! {
     capset_sys_enter_capset => Capset, 2, Spec::new();
     prctl_sys_enter_prctl => Prctl, 5, Spec::new();
     mount_sys_enter_mount => Mount, 5, Spec { str0: 1, str1: 0, str2: 2, ..Spec::new() };
-    umount_sys_enter_umount => Umount, 2, Spec::path(0);
+    umount_sys_enter_umount2 => Umount, 2, Spec::path(0);
     unshare_sys_enter_unshare => Unshare, 1, Spec::new();
     setns_sys_enter_setns => Setns, 2, Spec::new();
     pivotroot_sys_enter_pivot_root => PivotRoot, 2, Spec::paths(0, 1);
