@@ -7,6 +7,7 @@
 //! (`prior: [rule-id]`): detections chain.
 
 pub mod drift;
+mod fds;
 pub mod rule;
 
 use std::{
@@ -21,7 +22,7 @@ use crate::{
     event::{Event, EventData, SockAddr},
     model::{Detection, DetectionProcess, ProcessNode, Severity},
 };
-use rule::{Body, Condition, Field, Rule, RuleSpec};
+use rule::{Body, Condition, Count, CountScope, Distinct, Field, Rule, RuleSpec};
 
 /// The rule files shipped in rules/, embedded at build time (path, text).
 static BUNDLED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/rules_bundle.rs"));
@@ -45,6 +46,10 @@ const MAX_SPILLED: usize = 1024;
 const MAX_EVIDENCE: usize = 16;
 /// Most detections kept per run (further matches are counted).
 const MAX_DETECTIONS: usize = 10_000;
+/// Most matches a threshold keeps in its window (the oldest are dropped beyond it).
+const MAX_COUNTED: usize = 8192;
+/// Most threshold windows (rule and process, parent or run) at once.
+const MAX_COUNTERS: usize = 65_536;
 /// Most ancestors walked for lineage checks.
 const MAX_DEPTH: usize = 32;
 
@@ -284,6 +289,21 @@ pub struct Detector {
     spill_order: std::collections::VecDeque<(usize, u64)>,
     /// Partials spilled and partials resumed from the spill (memory pressure, not loss).
     spill_counts: (u64, u64),
+    /// Which fds of which process are sockets now (the `socket:` condition).
+    sockets: fds::Sockets,
+    /// Threshold windows, by rule and the process, parent or run they count.
+    counters: HashMap<(usize, u32), Counter>,
+}
+
+/// The matches of a threshold rule in its window.
+#[derive(Debug, Default)]
+struct Counter {
+    /// (time, value hash, event seq), oldest first.
+    window: std::collections::VecDeque<(u64, u64, u64)>,
+    /// How often each value is in the window.
+    values: HashMap<u64, u32>,
+    /// Already reached (a threshold fires once per window owner).
+    fired: bool,
 }
 
 /// Rule id of the finding raised when a sample makes more detections than are kept.
@@ -295,6 +315,8 @@ struct Facts<'a> {
     exe: &'a str,
     argv: &'a [String],
     joined: String,
+    /// `family/type` of the socket the event is about (see [`fds::Sockets::subject`]).
+    socket: Option<String>,
 }
 
 impl Detector {
@@ -314,6 +336,8 @@ impl Detector {
             spilled: (0..n).map(|_| HashMap::new()).collect(),
             spill_order: std::collections::VecDeque::new(),
             spill_counts: (0, 0),
+            sockets: fds::Sockets::default(),
+            counters: HashMap::new(),
         }
     }
 
@@ -556,6 +580,7 @@ impl Detector {
         let singles = rules.singles.get(&ev.kind);
         let steps = rules.steps.get(&ev.kind);
         if singles.is_none() && steps.is_none() {
+            self.sockets.observe(ev);
             return;
         }
         let node = procs.process(ev.pid);
@@ -568,13 +593,19 @@ impl Detector {
             exe,
             argv,
             joined: argv.join(" "),
+            socket: self.sockets.subject(ev),
         };
+        // The table follows the event after its own facts were taken (a dup is about its old fd).
+        self.sockets.observe(ev);
         if let Some(list) = singles {
             for &r in list {
                 let rule = &rules.rules[r];
                 let Body::Single(cond) = &rule.body else { continue };
                 if self.holds(cond, &facts, procs) && !self.excepted(rule, &facts, procs) {
-                    self.raise(r, rule, &facts, vec![ev.seq]);
+                    match &rule.count {
+                        None => self.raise(r, rule, &facts, vec![ev.seq]),
+                        Some(c) => self.count(r, rule, c, &facts),
+                    }
                 }
             }
         }
@@ -664,8 +695,75 @@ impl Detector {
         rule.exceptions.iter().any(|c| self.holds(c, f, procs))
     }
 
+    /// One more match of a threshold rule: raises it when the window holds enough.
+    fn count(&mut self, r: usize, rule: &Rule, c: &Count, f: &Facts<'_>) {
+        let ev = f.ev;
+        let owner = match c.scope {
+            CountScope::Process => ev.pid,
+            CountScope::Parent => ev.ppid,
+            CountScope::Run => 0,
+        };
+        if !self.counters.contains_key(&(r, owner)) && self.counters.len() >= MAX_COUNTERS {
+            return;
+        }
+        let counter = self.counters.entry((r, owner)).or_default();
+        if counter.fired {
+            return;
+        }
+        let value = distinct_value(c.distinct, f);
+        let within = u64::try_from(c.within.as_nanos()).unwrap_or(u64::MAX);
+        counter.window.push_back((ev.ts_ns, value, ev.seq));
+        *counter.values.entry(value).or_default() += 1;
+        while let Some(&(t, v, _)) = counter.window.front() {
+            if ev.ts_ns.saturating_sub(t) <= within && counter.window.len() <= MAX_COUNTED {
+                break;
+            }
+            counter.window.pop_front();
+            if let Some(n) = counter.values.get_mut(&v) {
+                *n -= 1;
+                if *n == 0 {
+                    counter.values.remove(&v);
+                }
+            }
+        }
+        let reached = match c.distinct {
+            None => counter.window.len(),
+            Some(_) => counter.values.len(),
+        };
+        if reached < c.at_least {
+            return;
+        }
+        counter.fired = true;
+        // Evidence: the first match of each value in the window (the last event always).
+        let mut seen = HashSet::new();
+        let mut evidence: Vec<u64> = counter
+            .window
+            .iter()
+            .filter(|(_, v, _)| seen.insert(*v))
+            .map(|(_, _, s)| *s)
+            .take(MAX_EVIDENCE - 1)
+            .collect();
+        if !evidence.contains(&ev.seq) {
+            evidence.push(ev.seq);
+        }
+        let what = match c.distinct {
+            None => "matches".to_string(),
+            Some(d) => format!("distinct {}", distinct_name(d)),
+        };
+        let text = message(rule, f).replace("{count}", &reached.to_string());
+        let text = format!(
+            "{text} ({reached} {what} within {})",
+            humantime::format_duration(c.within)
+        );
+        self.raise_message(r, rule, f, evidence, text);
+    }
+
     fn raise(&mut self, r: usize, rule: &Rule, f: &Facts<'_>, evidence: Vec<u64>) {
         let message = message(rule, f);
+        self.raise_message(r, rule, f, evidence, message);
+    }
+
+    fn raise_message(&mut self, r: usize, rule: &Rule, f: &Facts<'_>, evidence: Vec<u64>, message: String) {
         let key = (r, f.ev.pid, message.clone());
         self.fired.entry(f.ev.pid).or_default().insert(rule.id.clone());
         if let Some(&i) = self.by_key.get(&key) {
@@ -790,6 +888,12 @@ impl Detector {
         {
             return false;
         }
+        if c.socket
+            .as_ref()
+            .is_some_and(|g| !f.socket.as_deref().is_some_and(|s| g.is_match(s)))
+        {
+            return false;
+        }
         let flags = sys.and_then(|s| s.flags).unwrap_or(0);
         if c.flags_any.is_some_and(|b| flags & b == 0) || c.flags_all.is_some_and(|b| flags & b != b) {
             return false;
@@ -868,6 +972,41 @@ impl Detector {
             }
         }
         true
+    }
+}
+
+/// A hash of the value a threshold counts distinct values of (0 when it counts events).
+fn distinct_value(d: Option<Distinct>, f: &Facts<'_>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let Some(d) = d else { return 0 };
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let sys = match &f.ev.data {
+        EventData::Syscall(s) => Some(s.as_ref()),
+        _ => None,
+    };
+    let inet = sys.and_then(|s| match &s.addr {
+        Some(SockAddr::Inet { address, port }) => Some((address.as_str(), *port)),
+        _ => None,
+    });
+    match d {
+        Distinct::Port => inet.map(|a| a.1).hash(&mut h),
+        Distinct::Addr => inet.map(|a| a.0).hash(&mut h),
+        Distinct::Endpoint => inet.hash(&mut h),
+        Distinct::Path => event_path(f.ev).hash(&mut h),
+        Distinct::Name => sys.and_then(|s| s.name.as_deref()).hash(&mut h),
+        Distinct::Argv => f.joined.hash(&mut h),
+    }
+    h.finish()
+}
+
+fn distinct_name(d: Distinct) -> &'static str {
+    match d {
+        Distinct::Port => "ports",
+        Distinct::Addr => "addresses",
+        Distinct::Endpoint => "endpoints",
+        Distinct::Path => "paths",
+        Distinct::Name => "names",
+        Distinct::Argv => "command lines",
     }
 }
 

@@ -119,6 +119,10 @@ pub struct ConditionSpec {
     pub path2: Option<OneOrMany<String>>,
     /// Short name globs (mount file-system type, memfd name).
     pub name: Option<OneOrMany<String>>,
+    /// Socket globs on `family/type` (`inet/dgram`, `packet/*`, `inet*/raw`): the socket a socket
+    /// event creates, or the one the fd of a connect, bind, listen, accept, send_to or dup refers
+    /// to at that moment (followed through socket, accept, dup and fd reuse by open).
+    pub socket: Option<OneOrMany<String>>,
     /// Any of these flag bits set.
     pub flags_any: Option<OneOrMany<Bits>>,
     /// All of these flag bits set.
@@ -168,6 +172,25 @@ pub struct SequenceSpec {
     pub steps: Vec<ConditionSpec>,
 }
 
+/// With `match`: the rule fires once this many matching events, or distinct values of a field,
+/// happened within a sliding window.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CountSpec {
+    /// Least number of events (or distinct values).
+    pub at_least: u32,
+    /// Window (`10s`, `1m`).
+    pub within: String,
+    /// Count distinct values of this field instead of events: `port`, `addr` (the IP), `endpoint`
+    /// (IP and port), `path`, `name`, `argv`.
+    #[serde(default)]
+    pub distinct: Option<String>,
+    /// Whose events are counted together: `process` (default), `parent` (the children of one
+    /// process, e.g. a shell loop starting one tool per target), or `run` (the whole sample).
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
 /// A fixture: events that must (or must not) trigger the rule.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -200,6 +223,9 @@ pub struct RuleSpec {
     /// A sequence of conditions.
     #[serde(default)]
     pub sequence: Option<SequenceSpec>,
+    /// With `match`: a threshold instead of every single match.
+    #[serde(default)]
+    pub count: Option<CountSpec>,
     /// Conditions that suppress a match of the same event.
     #[serde(default)]
     pub exceptions: Vec<ConditionSpec>,
@@ -243,6 +269,7 @@ pub struct Condition {
     pub(crate) path: Option<GlobSet>,
     pub(crate) path2: Option<GlobSet>,
     pub(crate) name: Option<GlobSet>,
+    pub(crate) socket: Option<GlobSet>,
     pub(crate) flags_any: Option<u64>,
     pub(crate) flags_all: Option<u64>,
     pub(crate) mode_any: Option<u64>,
@@ -260,6 +287,78 @@ pub struct Condition {
     pub(crate) prior: Vec<String>,
     pub(crate) capture: Vec<Field>,
     pub(crate) same: Vec<Field>,
+}
+
+/// What a threshold counts distinct values of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Distinct {
+    /// Socket port.
+    Port,
+    /// Socket IP address.
+    Addr,
+    /// IP and port.
+    Endpoint,
+    /// Path.
+    Path,
+    /// Short name (DNS name, fs type).
+    Name,
+    /// The command line.
+    Argv,
+}
+
+/// Whose matches a threshold counts together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CountScope {
+    /// One process.
+    Process,
+    /// The children of one parent.
+    Parent,
+    /// The whole run.
+    Run,
+}
+
+/// A compiled threshold.
+#[derive(Debug)]
+pub struct Count {
+    pub(crate) at_least: usize,
+    pub(crate) within: Duration,
+    pub(crate) distinct: Option<Distinct>,
+    pub(crate) scope: CountScope,
+}
+
+impl Count {
+    fn compile(spec: CountSpec) -> Result<Count, String> {
+        let within = humantime::parse_duration(&spec.within).map_err(|e| format!("count.within: {e}"))?;
+        if spec.at_least < 2 {
+            return Err("count.at_least: 2 or more (one match needs no count)".into());
+        }
+        let distinct = match spec.distinct.as_deref() {
+            None => None,
+            Some("port") => Some(Distinct::Port),
+            Some("addr") => Some(Distinct::Addr),
+            Some("endpoint") => Some(Distinct::Endpoint),
+            Some("path") => Some(Distinct::Path),
+            Some("name") => Some(Distinct::Name),
+            Some("argv") => Some(Distinct::Argv),
+            Some(o) => {
+                return Err(format!(
+                    "count.distinct: {o} (port, addr, endpoint, path, name, argv)"
+                ));
+            }
+        };
+        let scope = match spec.scope.as_deref() {
+            None | Some("process") => CountScope::Process,
+            Some("parent") => CountScope::Parent,
+            Some("run") => CountScope::Run,
+            Some(o) => return Err(format!("count.scope: {o} (process, parent, run)")),
+        };
+        Ok(Count {
+            at_least: spec.at_least as usize,
+            within,
+            distinct,
+            scope,
+        })
+    }
 }
 
 /// A compiled sequence.
@@ -298,6 +397,8 @@ pub struct Rule {
     pub body: Body,
     /// Exceptions.
     pub exceptions: Vec<Condition>,
+    /// A threshold on single matches.
+    pub count: Option<Count>,
     /// Message template.
     pub message: Option<String>,
     /// Only meaningful on a regular file (see [`RuleSpec::target`]).
@@ -393,6 +494,7 @@ impl Condition {
             path: globs(spec.path, "path")?,
             path2: globs(spec.path2, "path2")?,
             name: globs(spec.name, "name")?,
+            socket: globs(spec.socket, "socket")?,
             flags_any: bits(spec.flags_any, "flags_any")?,
             flags_all: bits(spec.flags_all, "flags_all")?,
             mode_any: bits(spec.mode_any, "mode_any")?,
@@ -475,6 +577,11 @@ impl Rule {
             }
             _ => return Err("exactly one of `match` and `sequence`".into()),
         };
+        let count = match (spec.count, &body) {
+            (None, _) => None,
+            (Some(c), Body::Single(_)) => Some(Count::compile(c)?),
+            (Some(_), Body::Sequence(_)) => return Err("count: only with `match`".into()),
+        };
         let exceptions = spec
             .exceptions
             .into_iter()
@@ -497,6 +604,7 @@ impl Rule {
             folder: folder.to_string(),
             body,
             exceptions,
+            count,
             message: spec.message,
             regular_file_only,
             tests: spec.tests,

@@ -525,3 +525,129 @@ fn a_process_storm_is_listed_in_short_beyond_the_bound() {
     let owned = with_facts(|facts| crate::report::Report::build_owned(facts, t));
     assert_eq!(owned, report);
 }
+
+const SCAN: &str = r#"
+id: scan
+name: many ports
+description: d
+severity: medium
+techniques: [T1046]
+match:
+  kind: connect
+count: {at_least: 3, distinct: port, within: 1s}
+message: "scan by {comm} ({count})"
+"#;
+
+#[test]
+fn thresholds_count_distinct_values_in_a_window_and_fire_once() {
+    let r = rules(&[SCAN]);
+    let ev = |pid: u32, port: u16, t: u64| {
+        format!("{{kind: connect, pid: {pid}, comm: s, fd: 3, addr: \"127.0.0.1:{port}\", t: {t}}}")
+    };
+    // Two distinct ports, a repeat, then a third distinct one: fires on the fourth event, once.
+    let evs = [
+        ev(10, 1, 0),
+        ev(10, 2, 100),
+        ev(10, 2, 200),
+        ev(10, 3, 300),
+        ev(10, 4, 400),
+        ev(10, 5, 500),
+    ];
+    let hit = run(&r, &evs.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(hit.len(), 1, "{hit:?}");
+    assert_eq!(hit[0].evidence, vec![0, 1, 3]);
+    assert!(hit[0].message.starts_with("scan by s (3)"), "{}", hit[0].message);
+    assert!(
+        hit[0].message.contains("3 distinct ports within 1s"),
+        "{}",
+        hit[0].message
+    );
+    // The window slides: three ports over two seconds never are three within one.
+    let evs = [ev(10, 1, 0), ev(10, 2, 900), ev(10, 3, 1800)];
+    assert!(run(&r, &evs.iter().map(String::as_str).collect::<Vec<_>>()).is_empty());
+    // Counted per process by default.
+    let evs = [ev(10, 1, 0), ev(11, 2, 10), ev(12, 3, 20)];
+    assert!(run(&r, &evs.iter().map(String::as_str).collect::<Vec<_>>()).is_empty());
+}
+
+#[test]
+fn a_threshold_needs_a_single_match_and_a_sane_count() {
+    let bad = |count: &str| {
+        let y = SCAN.replace("count: {at_least: 3, distinct: port, within: 1s}", count);
+        RuleSet::from_sources([("rules/t/x.yaml".to_string(), y)])
+            .expect_err("must fail")
+            .to_string()
+    };
+    assert!(bad("count: {at_least: 1, within: 1s}").contains("count.at_least"));
+    assert!(bad("count: {at_least: 3, within: 1s, distinct: colour}").contains("count.distinct"));
+    assert!(bad("count: {at_least: 3, within: 1s, scope: host}").contains("count.scope"));
+}
+
+const SOCKET_DUP: &str = r#"
+id: sockdup
+name: socket onto stdio
+description: d
+severity: high
+techniques: [T1059.004]
+match: {kind: dup, fd2: [0, 1], socket: ["inet*/*"]}
+"#;
+
+#[test]
+fn socket_facts_follow_accept_dup_fork_reuse_and_exit() {
+    let r = rules(&[SOCKET_DUP]);
+    let hits = |evs: &[&str]| run(&r, evs).len();
+    // A socket duplicated onto stdout.
+    assert_eq!(
+        hits(&[
+            "{kind: socket, pid: 10, socket: inet/stream, ret: 3}",
+            "{kind: dup, pid: 10, fd: 3, fd2: 1, ret: 1}"
+        ]),
+        1
+    );
+    // Accepted connections are sockets of the listener's kind; dup copies follow.
+    assert_eq!(
+        hits(&[
+            "{kind: socket, pid: 10, socket: inet6/stream, ret: 3}",
+            "{kind: accept, pid: 10, fd: 3, ret: 4}",
+            "{kind: dup, pid: 10, syscall: dup, fd: 4, ret: 7}",
+            "{kind: dup, pid: 10, fd: 7, fd2: 0, ret: 0}",
+        ]),
+        1
+    );
+    // Inherited by a forked child.
+    assert_eq!(
+        hits(&[
+            "{kind: socket, pid: 10, socket: inet/stream, ret: 3}",
+            "{kind: fork, pid: 10, child: 11}",
+            "{kind: dup, pid: 11, fd: 3, fd2: 0, ret: 0}"
+        ]),
+        1
+    );
+    // The number reused by an open, a unix socket, a failed socket call, another process.
+    for evs in [
+        &[
+            "{kind: socket, pid: 10, socket: inet/stream, ret: 3}",
+            "{kind: open, pid: 10, path: /tmp/f, flags: 577, ret: 3}",
+            "{kind: dup, pid: 10, fd: 3, fd2: 1, ret: 1}",
+        ][..],
+        &[
+            "{kind: socket, pid: 10, socket: unix/stream, ret: 3}",
+            "{kind: dup, pid: 10, fd: 3, fd2: 1, ret: 1}",
+        ],
+        &[
+            "{kind: socket, pid: 10, socket: inet/stream, error: EMFILE}",
+            "{kind: dup, pid: 10, fd: 3, fd2: 1, ret: 1}",
+        ],
+        &[
+            "{kind: socket, pid: 10, socket: inet/stream, ret: 3}",
+            "{kind: dup, pid: 12, fd: 3, fd2: 1, ret: 1}",
+        ],
+        &[
+            "{kind: socket, pid: 10, socket: inet/stream, ret: 3}",
+            "{kind: exit, pid: 10}",
+            "{kind: dup, pid: 10, fd: 3, fd2: 1, ret: 1}",
+        ],
+    ] {
+        assert_eq!(hits(evs), 0, "{evs:?}");
+    }
+}

@@ -69,6 +69,9 @@ pub struct FixtureEvent {
     /// Target pid.
     #[serde(default)]
     pub target_pid: Option<i64>,
+    /// socket: `family/type` (`inet/stream`, `packet/raw`), protocol 0.
+    #[serde(default)]
+    pub socket: Option<String>,
     /// `1.2.3.4:80`, `[::1]:53` or `unix:/path`.
     #[serde(default)]
     pub addr: Option<String>,
@@ -198,6 +201,20 @@ impl FixtureEvent {
                     target_pid: self.target_pid,
                     op: self.op,
                     addr: self.addr.as_deref().map(parse_addr).transpose()?,
+                    socket: self
+                        .socket
+                        .as_deref()
+                        .map(|s| {
+                            let (family, ty) = s
+                                .split_once('/')
+                                .ok_or_else(|| format!("socket {s}: family/type (inet/stream)"))?;
+                            Ok::<_, String>(super::SocketSpec {
+                                family: family.to_string(),
+                                sock_type: ty.to_string(),
+                                protocol: 0,
+                            })
+                        })
+                        .transpose()?,
                     payload: self.payload.clone(),
                     bytes: self.bytes,
                     ..SyscallData::default()
