@@ -95,6 +95,9 @@ const CONTAINED_KINDS: [EventKind; 11] = [
     EventKind::Prctl,
 ];
 
+/// prctl option that renames the calling thread.
+const PR_SET_NAME: i64 = 15;
+
 /// What the sandbox refused the sample, by system call.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Refusals {
@@ -470,6 +473,16 @@ impl RunTrace {
                     if let Some(map) = class {
                         *map.entry(sys.syscall.clone()).or_default() += 1;
                     }
+                }
+                if ev.kind == EventKind::Prctl
+                    && sys.op == Some(PR_SET_NAME)
+                    && sys.ret == 0
+                    && ev.tid == ev.pid
+                    && let Some(name) = &sys.name
+                {
+                    // A multi-call binary running an applet without exec (busybox sh starting
+                    // `insmod`) or a sample disguising itself: the process is known by its new name.
+                    self.processes[i].comm = name.chars().take(15).collect();
                 }
                 if ev.kind == EventKind::Chdir && sys.ret == 0 {
                     // Only an absolute result is a known directory (a relative chdir from an

@@ -114,6 +114,11 @@ const F_SENDTO: u8 = 3;
 const F_SENDMSG: u8 = 4;
 /// openat2: `how->flags` replaces the `how` pointer in `args[2]`.
 const F_OPENAT2: u8 = 5;
+/// prctl: the third string is the new task name, read only for `PR_SET_NAME` (for other options
+/// `args[1]` is a number, not a pointer).
+const F_PRCTL_NAME: u8 = 6;
+/// `PR_SET_NAME`.
+const PR_SET_NAME: u64 = 15;
 
 impl Spec {
     const fn new() -> Spec {
@@ -411,7 +416,7 @@ fn sys_enter(ctx: &RawTracePointContext, kind: EventKind, nargs: usize, spec: Sp
                 FLAG_STR1_TRUNCATED,
             )
         };
-        ev.str_len[2] = if spec.str2 == NONE {
+        ev.str_len[2] = if spec.str2 == NONE || (spec.special == F_PRCTL_NAME && args[0] != PR_SET_NAME) {
             0
         } else {
             user_str(
@@ -760,7 +765,7 @@ syscall_probes! {
     setid_sys_enter_setresuid => SetId, 3, Spec::new();
     setid_sys_enter_setresgid => SetId, 3, Spec::new();
     capset_sys_enter_capset => Capset, 2, Spec::new();
-    prctl_sys_enter_prctl => Prctl, 5, Spec::new();
+    prctl_sys_enter_prctl => Prctl, 5, Spec { str2: 1, ..Spec::special(F_PRCTL_NAME) };
     mount_sys_enter_mount => Mount, 5, Spec { str0: 1, str1: 0, str2: 2, ..Spec::new() };
     umount_sys_enter_umount2 => Umount, 2, Spec::path(0);
     unshare_sys_enter_unshare => Unshare, 1, Spec::new();
