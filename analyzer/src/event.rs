@@ -83,6 +83,10 @@ pub enum EventData {
         argv: Vec<String>,
         /// The argument block was longer than what was captured.
         argv_truncated: bool,
+        /// The environment, bounded: every variable's name, and `NAME=value` for the variables
+        /// that change what a program or shell does (see [`ENV_VALUES`]).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        env: Vec<String>,
     },
     /// A process ended.
     Exit {
@@ -520,6 +524,7 @@ pub fn decode(bytes: &[u8], seq: u64) -> Result<Event, DecodeError> {
                 filename: lossy(c_bytes(&r.filename, r.filename_len)),
                 argv: split_argv(&r.argv[..(r.argv_len as usize).min(r.argv.len())]),
                 argv_truncated,
+                env: env_facts(&r.env[..(r.env_len as usize).min(r.env.len())]),
             }
         }
         EventKind::Exit => {
@@ -575,6 +580,63 @@ pub fn decode(bytes: &[u8], seq: u64) -> Result<Event, DecodeError> {
 }
 
 /// Splits the kernel's argument block (`a\0b\0c\0`) into arguments.
+/// Variables whose values are kept: the loader, shell history and start-up, proxies, the search
+/// path, agent sockets and interpreter start-up hooks.
+pub const ENV_VALUES: &[&str] = &[
+    "LD_PRELOAD",
+    "LD_LIBRARY_PATH",
+    "LD_AUDIT",
+    "HISTFILE",
+    "HISTSIZE",
+    "HISTFILESIZE",
+    "HISTCONTROL",
+    "HISTIGNORE",
+    "PROMPT_COMMAND",
+    "BASH_ENV",
+    "ENV",
+    "PATH",
+    "http_proxy",
+    "https_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "ftp_proxy",
+    "SSH_AUTH_SOCK",
+    "PYTHONPATH",
+    "PYTHONSTARTUP",
+    "PERL5OPT",
+    "PERL5LIB",
+    "NODE_OPTIONS",
+    "RUBYOPT",
+    "JAVA_TOOL_OPTIONS",
+];
+/// Most variables kept per exec.
+const MAX_ENV: usize = 64;
+/// Most characters of a kept value.
+const MAX_ENV_VALUE: usize = 256;
+
+/// The environment facts of an exec: every name, values for [`ENV_VALUES`] and for values that
+/// name a mining pool (`stratum+tcp://`).
+pub fn env_facts(block: &[u8]) -> Vec<String> {
+    let block = block.strip_suffix(&[0]).unwrap_or(block);
+    let mut out = Vec::new();
+    for entry in block.split(|&b| b == 0).filter(|e| !e.is_empty()) {
+        if out.len() >= MAX_ENV {
+            break;
+        }
+        let text = lossy(entry);
+        let (name, value) = text.split_once('=').unwrap_or((text.as_str(), ""));
+        if ENV_VALUES.contains(&name) || value.contains("stratum+") {
+            let value: String = value.chars().take(MAX_ENV_VALUE).collect();
+            out.push(format!("{name}={value}"));
+        } else {
+            out.push(name.chars().take(MAX_ENV_VALUE).collect());
+        }
+    }
+    out
+}
+
 fn split_argv(block: &[u8]) -> Vec<String> {
     let block = block.strip_suffix(&[0]).unwrap_or(block);
     if block.is_empty() {

@@ -213,6 +213,8 @@ impl Btf {
             task_exit_code: self.member_offset("task_struct", "exit_code")?,
             mm_arg_start: self.member_offset("mm_struct", "arg_start")?,
             mm_arg_end: self.member_offset("mm_struct", "arg_end")?,
+            mm_env_start: self.member_offset("mm_struct", "env_start")?,
+            mm_env_end: self.member_offset("mm_struct", "env_end")?,
             _pad: 0,
         })
     }

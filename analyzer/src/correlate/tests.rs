@@ -131,6 +131,7 @@ fn exec(pid: u32, ppid: u32, filename: &str, argv: &[&str]) -> Event {
             filename: filename.into(),
             argv: argv.iter().map(|a| (*a).to_string()).collect(),
             argv_truncated: false,
+            env: Vec::new(),
         },
     );
     e.comm = filename.rsplit('/').next().unwrap_or(filename).to_string();

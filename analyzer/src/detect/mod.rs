@@ -841,6 +841,14 @@ impl Detector {
         if !c.arg.is_empty() && !f.argv.iter().any(|a| c.arg.contains(a)) {
             return false;
         }
+        if let Some(g) = &c.env {
+            let EventData::Exec { env, .. } = &ev.data else {
+                return false;
+            };
+            if !env.iter().any(|e| g.is_match(e)) {
+                return false;
+            }
+        }
         if !c.payload_contains.is_empty() || c.payload_regex.is_some() || c.min_bytes.is_some() {
             let (payload, bytes) = match &ev.data {
                 EventData::Syscall(s) => (s.payload.as_deref().unwrap_or(""), s.bytes.unwrap_or(0)),

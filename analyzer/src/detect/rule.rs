@@ -107,6 +107,9 @@ pub struct ConditionSpec {
     pub argv_regex: Option<String>,
     /// Exact arguments (any argv element equal to any).
     pub arg: Option<OneOrMany<String>>,
+    /// exec: globs on the environment entries (`NAME=value` for the variables whose values are
+    /// kept, `NAME` for the others): `HISTFILE=/dev/null`, `LD_PRELOAD=*`.
+    pub env: Option<OneOrMany<String>>,
     /// Substrings of what the network sinkhole received or answered (any), case-insensitive.
     pub payload_contains: Option<OneOrMany<String>>,
     /// A regular expression on what the network sinkhole received or answered.
@@ -263,6 +266,7 @@ pub struct Condition {
     pub(crate) argv_contains: Vec<String>,
     pub(crate) argv_regex: Option<Regex>,
     pub(crate) arg: Vec<String>,
+    pub(crate) env: Option<GlobSet>,
     pub(crate) payload_contains: Vec<String>,
     pub(crate) payload_regex: Option<Regex>,
     pub(crate) min_bytes: Option<u64>,
@@ -491,6 +495,7 @@ impl Condition {
             argv_contains: v(spec.argv_contains),
             argv_regex,
             arg: v(spec.arg),
+            env: globs(spec.env, "env")?,
             path: globs(spec.path, "path")?,
             path2: globs(spec.path2, "path2")?,
             name: globs(spec.name, "name")?,

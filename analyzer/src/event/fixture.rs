@@ -33,6 +33,9 @@ pub struct FixtureEvent {
     /// exec: arguments.
     #[serde(default)]
     pub argv: Option<Vec<String>>,
+    /// exec: environment entries (`NAME=value` or `NAME`).
+    #[serde(default)]
+    pub env: Option<Vec<String>>,
     /// fork: child pid.
     #[serde(default)]
     pub child: Option<u32>,
@@ -173,6 +176,7 @@ impl FixtureEvent {
                     .unwrap_or_default(),
                 argv: self.argv.clone().unwrap_or_default(),
                 argv_truncated: false,
+                env: self.env.clone().unwrap_or_default(),
             },
             EventKind::Exit => EventData::Exit {
                 status: Some(self.status.unwrap_or(0)),

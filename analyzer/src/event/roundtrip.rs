@@ -87,7 +87,8 @@ fn every_kind_round_trips() {
                     EventData::Exec {
                         filename: "/bin/busybox".into(),
                         argv: vec!["a".into(), "bb".into(), "ccc".into()],
-                        argv_truncated: false
+                        argv_truncated: false,
+                        env: Vec::new(),
                     }
                 );
                 e
@@ -253,6 +254,7 @@ fn oversized_length_fields_are_clamped() {
         filename,
         argv,
         argv_truncated,
+        ..
     } = e.data
     else {
         panic!()

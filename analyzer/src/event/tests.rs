@@ -251,6 +251,7 @@ fn roundtrip_case(kind: EventKind) -> (Vec<u8>, Event) {
                 filename: "/usr/bin/env".into(),
                 argv: vec!["a".into(), "bb".into(), "ccc".into()],
                 argv_truncated: false,
+                env: Vec::new(),
             };
             (bytes_of(&r), expected_event(kind, false, data))
         }
@@ -922,6 +923,7 @@ fn exec_data(r: &ExecEvent) -> (String, Vec<String>, bool, bool) {
             filename,
             argv,
             argv_truncated,
+            ..
         } => (filename, argv, argv_truncated, event.truncated),
         other => panic!("expected exec data, got {other:?}"),
     }
@@ -1771,4 +1773,29 @@ fn calls_refused_before_their_entry_take_the_kind_of_their_number() {
     let mut r = syscall(EventKind::KernelModule, 0, [0; 6], -1);
     r.header.flags |= sandtrace_common::FLAG_EXIT_ONLY;
     assert!(decode(&bytes_of(&r), 3).is_err());
+}
+
+#[test]
+fn env_facts_keep_every_name_and_only_the_values_that_matter() {
+    let block = b"HOME=/root\0LD_PRELOAD=/tmp/h.so\0SECRET_TOKEN=abc\0POOL=stratum+tcp://p.example.test:3333\0PATH=/bin\0\0";
+    assert_eq!(
+        super::env_facts(block),
+        [
+            "HOME",
+            "LD_PRELOAD=/tmp/h.so",
+            "SECRET_TOKEN",
+            "POOL=stratum+tcp://p.example.test:3333",
+            "PATH=/bin"
+        ]
+    );
+    // Bounded: 64 variables, 256 characters of a value; non-UTF-8 bytes do not break it.
+    let mut big = Vec::new();
+    for i in 0..100 {
+        big.extend_from_slice(format!("V{i}=x\0").as_bytes());
+    }
+    assert_eq!(super::env_facts(&big).len(), 64);
+    let long = format!("PATH={}\0", "a".repeat(1000));
+    assert_eq!(super::env_facts(long.as_bytes())[0].len(), "PATH=".len() + 256);
+    assert_eq!(super::env_facts(b"\xff\xfe=1\0"), ["\\xff\\xfe"]);
+    assert!(super::env_facts(b"").is_empty());
 }

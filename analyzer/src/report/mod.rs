@@ -960,6 +960,7 @@ pub(crate) mod tests {
                 filename: "/bin/sh".into(),
                 argv: vec!["sh".into()],
                 argv_truncated: false,
+                env: Vec::new(),
             },
         });
         let mut early = ContainerOutcome {

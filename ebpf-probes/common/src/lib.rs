@@ -18,6 +18,8 @@ pub const SHORT_STR_LEN: usize = 64;
 pub const SOCKADDR_LEN: usize = 128;
 /// Bytes kept of the argument block of an exec (NUL-separated, as the kernel lays it out).
 pub const ARGV_LEN: usize = 4096;
+/// Bytes kept of the environment block of an exec (`NAME=value\0...`).
+pub const ENV_LEN: usize = 2048;
 /// Bytes kept of the filename of an exec.
 pub const EXEC_PATH_LEN: usize = 256;
 
@@ -285,10 +287,16 @@ pub struct ExecEvent {
     pub argv_len: u32,
     /// Total size of the argument block in the process (may exceed `ARGV_LEN`).
     pub argv_total: u32,
+    /// Bytes of `env` used.
+    pub env_len: u32,
+    /// Total size of the environment block in the process (may exceed `ENV_LEN`).
+    pub env_total: u32,
     /// The file executed, as the kernel resolved it.
     pub filename: [u8; EXEC_PATH_LEN],
     /// The argument block: `argv[0]\0argv[1]\0...`.
     pub argv: [u8; ARGV_LEN],
+    /// The environment block: `NAME=value\0...` (its first `ENV_LEN` bytes).
+    pub env: [u8; ENV_LEN],
 }
 
 /// A whole process ended: emitted by `sched_process_exit` when its thread group is dead.
@@ -365,6 +373,10 @@ pub struct KernelOffsets {
     pub mm_arg_start: u32,
     /// `mm_struct.arg_end`.
     pub mm_arg_end: u32,
+    /// `mm_struct.env_start`.
+    pub mm_env_start: u32,
+    /// `mm_struct.env_end`.
+    pub mm_env_end: u32,
     /// Padding, zero.
     pub _pad: u32,
 }

@@ -25,7 +25,7 @@ use aya_ebpf::{
     programs::{BtfTracePointContext, RawTracePointContext, SkLookupContext, TracePointContext},
 };
 use sandtrace_common::{
-    ARGV_LEN, COMM_LEN, EventHeader, EventKind, ExecEvent, ExitEvent, FLAG_ADDR_FROM_EXIT,
+    ARGV_LEN, COMM_LEN, ENV_LEN, EventHeader, EventKind, ExecEvent, ExitEvent, FLAG_ADDR_FROM_EXIT,
     FLAG_ARGV_TRUNCATED, FLAG_COMPACT, FLAG_EXIT_ONLY, FLAG_READ_FAILED, FLAG_STR0_TRUNCATED,
     FLAG_STR1_TRUNCATED, FLAG_STR2_TRUNCATED, FORK_IS_THREAD, ForkEvent, KernelOffsets, PATH_LEN,
     SHORT_STR_LEN, SOCKADDR_LEN, STAT_COUNT, STAT_PENDING_DROPS, STAT_RINGBUF_DROPS, SYSCALL_COMPACT_LEN,
@@ -51,6 +51,8 @@ static OFFSETS: KernelOffsets = KernelOffsets {
     task_exit_code: 0,
     mm_arg_start: 0,
     mm_arg_end: 0,
+    mm_env_start: 0,
+    mm_env_end: 0,
     _pad: 0,
 };
 
@@ -659,6 +661,23 @@ pub fn exec_sched_process_exec(ctx: TracePointContext) -> u32 {
                 (*ev).argv_len = len as u32;
             } else {
                 (*ev).header.flags |= FLAG_READ_FAILED;
+            }
+        }
+        (*ev).env_len = 0;
+        (*ev).env_total = 0;
+        if off.mm_env_end != 0 {
+            let start: u64 = kread(mm as *const u8, off.mm_env_start);
+            let end: u64 = kread(mm as *const u8, off.mm_env_end);
+            let total = if end > start { end - start } else { 0 };
+            let mut len = total;
+            if len > ENV_LEN as u64 {
+                len = ENV_LEN as u64;
+            }
+            (*ev).env_total = total as u32;
+            if len > 0
+                && bpf_probe_read_user(addr_of_mut!((*ev).env).cast(), len as u32, start as *const _) == 0
+            {
+                (*ev).env_len = len as u32;
             }
         }
     }

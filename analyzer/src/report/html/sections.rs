@@ -340,6 +340,7 @@ pub(super) fn event_details(e: &Event) -> String {
             filename,
             argv,
             argv_truncated,
+            env,
         } => {
             let _ = write!(
                 s,
@@ -347,6 +348,15 @@ pub(super) fn event_details(e: &Event) -> String {
                 argv.join(" "),
                 if *argv_truncated { " (truncated)" } else { "" }
             );
+            // Only the variables whose values were kept: the names alone are noise here.
+            let kept: Vec<&str> = env
+                .iter()
+                .filter(|e| e.contains('='))
+                .map(String::as_str)
+                .collect();
+            if !kept.is_empty() {
+                let _ = write!(s, " env: {}", kept.join(" "));
+            }
         }
         EventData::Exit { status, signal } => match (status, signal) {
             (Some(c), _) => {

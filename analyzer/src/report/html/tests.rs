@@ -37,6 +37,7 @@ fn exec_event(seq: u64, pid: u32, comm: &str, filename: &str, argv: &[&str]) -> 
             filename: filename.into(),
             argv: argv.iter().map(|s| (*s).to_string()).collect(),
             argv_truncated: false,
+            env: Vec::new(),
         },
     }
 }
