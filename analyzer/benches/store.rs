@@ -71,6 +71,7 @@ fn run_events(run: usize, n: usize) -> Vec<Event> {
             filename: format!("/usr/bin/tool{}", run % 50),
             argv: vec!["tool".into(), run.to_string()],
             argv_truncated: false,
+            env: Vec::new(),
         },
     });
     for i in 1..n as u64 {
