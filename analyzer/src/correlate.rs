@@ -22,7 +22,7 @@ use crate::{
     capture::EventSink,
     detect::{Detector, ProcessLookup, RuleSet},
     event::{DecodeError, Event, EventData, SockAddr},
-    model::Detection,
+    model::{Detection, FastMap},
 };
 
 /// Most distinct paths, and most distinct network endpoints, summarised (the rest are counted).
@@ -42,16 +42,17 @@ pub struct RunTrace {
     dns_client: Option<Contact>,
     processes: Vec<ProcessNode>,
     /// pid -> index in `processes` of its live (latest) node.
-    by_pid: HashMap<u32, usize>,
+    by_pid: FastMap<u32, usize>,
     /// pid -> index of its latest node, live or exited.
-    last_by_pid: HashMap<u32, usize>,
+    last_by_pid: FastMap<u32, usize>,
     files: BTreeMap<String, FileActivity>,
     network: BTreeMap<(String, String), NetworkActivity>,
     events: Vec<Event>,
     max_events: usize,
     events_omitted: u64,
     total: u64,
-    by_kind: BTreeMap<String, u64>,
+    /// Events by kind (named only when asked: naming one per event was a JSON round trip).
+    by_kind: FastMap<EventKind, u64>,
     undecodable: u64,
     initial_cwd: String,
     /// The entrypoint has been executed: from here on, events are the sample's.
@@ -119,8 +120,8 @@ impl crate::model::RunView for RunTrace {
 /// The process table seen by the detector (live nodes first, then the latest exited one).
 struct TableView<'a> {
     processes: &'a [ProcessNode],
-    by_pid: &'a HashMap<u32, usize>,
-    last_by_pid: &'a HashMap<u32, usize>,
+    by_pid: &'a FastMap<u32, usize>,
+    last_by_pid: &'a FastMap<u32, usize>,
 }
 
 impl ProcessLookup for TableView<'_> {
@@ -215,15 +216,15 @@ impl RunTrace {
     pub fn new(initial_cwd: impl Into<String>, max_events: usize) -> RunTrace {
         RunTrace {
             processes: Vec::new(),
-            by_pid: HashMap::new(),
-            last_by_pid: HashMap::new(),
+            by_pid: FastMap::default(),
+            last_by_pid: FastMap::default(),
             files: BTreeMap::new(),
             network: BTreeMap::new(),
             events: Vec::new(),
             max_events,
             events_omitted: 0,
             total: 0,
-            by_kind: BTreeMap::new(),
+            by_kind: FastMap::default(),
             undecodable: 0,
             initial_cwd: initial_cwd.into(),
             started: false,
@@ -256,8 +257,8 @@ impl RunTrace {
         self.total
     }
     /// Event counts by kind.
-    pub fn by_kind(&self) -> &BTreeMap<String, u64> {
-        &self.by_kind
+    pub fn by_kind(&self) -> BTreeMap<String, u64> {
+        self.by_kind.iter().map(|(k, n)| (kind_name(*k), *n)).collect()
     }
     /// File activity by path.
     pub fn files(&self) -> impl Iterator<Item = &FileActivity> {
@@ -720,7 +721,7 @@ impl EventSink for RunTrace {
             self.attribute(&mut event);
         }
         self.total += 1;
-        *self.by_kind.entry(kind_name(event.kind)).or_default() += 1;
+        *self.by_kind.entry(event.kind).or_default() += 1;
         self.apply(&mut event);
         let view = TableView {
             processes: &self.processes,

@@ -2,7 +2,7 @@
 //! connected them as edges, aggregated (a loop of 100k reads is one edge with a count and its
 //! first and last time). Detections attach to the nodes and edges that are their evidence.
 
-use std::{collections::HashMap, fmt::Write as _};
+use std::fmt::Write as _;
 
 use petgraph::{
     graph::{DiGraph, EdgeIndex, NodeIndex},
@@ -94,10 +94,10 @@ pub struct EdgeData {
 #[derive(Debug, Default)]
 pub struct RunGraph {
     graph: DiGraph<NodeKind, EdgeData>,
-    nodes: HashMap<NodeKind, NodeIndex>,
-    edges: HashMap<(NodeIndex, NodeIndex, EdgeKind), EdgeIndex>,
+    nodes: crate::model::FastMap<NodeKind, NodeIndex>,
+    edges: crate::model::FastMap<(NodeIndex, NodeIndex, EdgeKind), EdgeIndex>,
     /// Event seq -> edge it created or updated last (kept for evidence lookups).
-    by_seq: HashMap<u64, EdgeIndex>,
+    by_seq: crate::model::FastMap<u64, EdgeIndex>,
     omitted: u64,
 }
 

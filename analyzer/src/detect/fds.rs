@@ -7,7 +7,10 @@ use std::{collections::HashMap, sync::Arc};
 
 use sandtrace_common::EventKind;
 
-use crate::event::{Event, EventData};
+use crate::{
+    event::{Event, EventData},
+    model::FastMap,
+};
 
 /// Most sockets remembered per process (a flood of sockets beyond it is simply not followed).
 const MAX_PER_PROCESS: usize = 1024;
@@ -17,7 +20,7 @@ const MAX_PROCESSES: usize = 65_536;
 /// Sockets by process and fd, as `family/type` (`inet/stream`).
 #[derive(Debug, Default)]
 pub(crate) struct Sockets {
-    by_pid: HashMap<u32, HashMap<i64, Arc<str>>>,
+    by_pid: FastMap<u32, HashMap<i64, Arc<str>>>,
 }
 
 impl Sockets {

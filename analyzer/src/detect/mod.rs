@@ -8,6 +8,7 @@
 
 pub mod drift;
 mod fds;
+mod index;
 pub mod rule;
 
 use std::{
@@ -20,7 +21,7 @@ use sandtrace_common::EventKind;
 
 use crate::{
     event::{Event, EventData, SockAddr},
-    model::{Detection, DetectionProcess, ProcessNode, Severity},
+    model::{Detection, DetectionProcess, FastMap, ProcessNode, Severity},
 };
 use rule::{Body, Condition, Count, CountScope, Distinct, Field, Rule, RuleSpec};
 
@@ -33,6 +34,8 @@ static BUNDLED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/rules_bund
 const MAX_PARTIALS: usize = 4096;
 /// Most partial sequences of one rule anchored in one process (its oldest is evicted beyond it).
 const MAX_PARTIALS_PER_PROCESS: usize = 32;
+/// New partials evicted straight from the last sweep's victim before the next full sweep.
+const SWEEP_EVERY: usize = MAX_PARTIALS / 16;
 /// Most evicted partials kept in compact form (a hash of what the next step must match, ~40
 /// bytes each), across rules. An evicted partial whose next step then happens is resumed, so
 /// eviction loses nothing until this bound; beyond it the oldest are forgotten, counted, and the
@@ -91,8 +94,12 @@ pub enum RuleError {
 #[derive(Debug, Default)]
 pub struct RuleSet {
     rules: Vec<Rule>,
-    singles: HashMap<EventKind, Vec<usize>>,
-    steps: HashMap<EventKind, Vec<(usize, usize)>>,
+    singles: FastMap<EventKind, Vec<usize>>,
+    steps: FastMap<EventKind, Vec<(usize, usize)>>,
+    /// Per kind: which entries of `singles` can hold for an event.
+    single_index: FastMap<EventKind, index::KindIndex>,
+    /// Per kind: which entries of `steps` can hold for an event.
+    step_index: FastMap<EventKind, index::KindIndex>,
 }
 
 /// Finds the line of the first occurrence of `needle` in `text` (1 when absent).
@@ -163,7 +170,41 @@ impl RuleSet {
             }
             set.push(rule);
         }
+        set.build_index();
         Ok(set)
+    }
+
+    /// Builds the per-kind candidate indexes once every rule is in.
+    fn build_index(&mut self) {
+        let rules = &self.rules;
+        let single = |r: usize| match &rules[r].body {
+            Body::Single(c) => Some(c.as_ref()),
+            Body::Sequence(_) => None,
+        };
+        self.single_index = self
+            .singles
+            .iter()
+            .map(|(k, list)| {
+                (
+                    *k,
+                    index::KindIndex::build(list.iter().filter_map(|&r| single(r))),
+                )
+            })
+            .collect();
+        let step = |r: usize, i: usize| match &rules[r].body {
+            Body::Sequence(s) => s.steps.get(i),
+            Body::Single(_) => None,
+        };
+        self.step_index = self
+            .steps
+            .iter()
+            .map(|(k, list)| {
+                (
+                    *k,
+                    index::KindIndex::build(list.iter().filter_map(|&(r, i)| step(r, i))),
+                )
+            })
+            .collect();
     }
 
     fn push(&mut self, rule: Rule) {
@@ -271,12 +312,15 @@ pub struct Detector {
     rules: Arc<RuleSet>,
     /// Partial sequences per rule, by the process they started in (their anchor): an event only
     /// looks at the partials of its process and its ancestors.
-    partials: Vec<HashMap<u32, Vec<Partial>>>,
+    partials: Vec<FastMap<u32, Vec<Partial>>>,
     /// Partials held per rule (the sum of the lists above).
     held: Vec<usize>,
+    /// Per rule, after a sweep that freed nothing: evictions left before the next sweep, and from
+    /// which process.
+    sweep_wait: Vec<Option<(usize, u32)>>,
     detections: Vec<Detection>,
-    by_key: HashMap<(usize, u32, String), usize>,
-    fired: HashMap<u32, HashSet<String>>,
+    by_key: FastMap<(usize, u32, String), usize>,
+    fired: FastMap<u32, HashSet<String>>,
     detections_omitted: u64,
     /// Past the detection bound: one summary per rule (the first match beyond it, and how many
     /// matches it stands for), so the verdict and the gate still see every rule's severity.
@@ -284,7 +328,7 @@ pub struct Detector {
     /// Partial sequences forgotten for lack of room (beyond the spill bound), by rule id.
     evicted: BTreeMap<String, u64>,
     /// Evicted partials per rule, by the hash of what their next step must match.
-    spilled: Vec<HashMap<u64, Vec<Spilled>>>,
+    spilled: Vec<FastMap<u64, Vec<Spilled>>>,
     /// Spill order (rule, key), oldest first, for the bound.
     spill_order: std::collections::VecDeque<(usize, u64)>,
     /// Partials spilled and partials resumed from the spill (memory pressure, not loss).
@@ -292,7 +336,9 @@ pub struct Detector {
     /// Which fds of which process are sockets now (the `socket:` condition).
     sockets: fds::Sockets,
     /// Threshold windows, by rule and the process, parent or run they count.
-    counters: HashMap<(usize, u32), Counter>,
+    counters: FastMap<(usize, u32), Counter>,
+    /// Scratch space of the candidate lookups (glob hits, candidates).
+    scratch: (Vec<usize>, Vec<usize>),
 }
 
 /// The matches of a threshold rule in its window.
@@ -314,9 +360,17 @@ struct Facts<'a> {
     ev: &'a Event,
     exe: &'a str,
     argv: &'a [String],
-    joined: String,
+    /// The command line joined with spaces, made on first use (most events never need it).
+    joined: std::cell::OnceCell<String>,
     /// `family/type` of the socket the event is about (see [`fds::Sockets::subject`]).
     socket: Option<String>,
+}
+
+impl Facts<'_> {
+    /// The command line joined with spaces.
+    fn joined(&self) -> &str {
+        self.joined.get_or_init(|| self.argv.join(" "))
+    }
 }
 
 impl Detector {
@@ -325,19 +379,21 @@ impl Detector {
         let n = rules.rules.len();
         Detector {
             rules,
-            partials: (0..n).map(|_| HashMap::new()).collect(),
+            partials: (0..n).map(|_| FastMap::default()).collect(),
             held: vec![0; n],
+            sweep_wait: vec![None; n],
             detections: Vec::new(),
-            by_key: HashMap::new(),
-            fired: HashMap::new(),
+            by_key: FastMap::default(),
+            fired: FastMap::default(),
             detections_omitted: 0,
             overflow: BTreeMap::new(),
             evicted: BTreeMap::new(),
-            spilled: (0..n).map(|_| HashMap::new()).collect(),
+            spilled: (0..n).map(|_| FastMap::default()).collect(),
             spill_order: std::collections::VecDeque::new(),
             spill_counts: (0, 0),
             sockets: fds::Sockets::default(),
-            counters: HashMap::new(),
+            counters: FastMap::default(),
+            scratch: (Vec::new(), Vec::new()),
         }
     }
 
@@ -480,6 +536,15 @@ impl Detector {
             .is_some_and(|l| l.len() >= MAX_PARTIALS_PER_PROCESS)
         {
             evict = Some(anchor);
+        } else if self.held[r] >= MAX_PARTIALS
+            && let Some((left, victim)) = self.sweep_wait[r]
+            && left > 0
+            && parts.contains_key(&victim)
+        {
+            // A sweep just found nothing to drop: evict from its victim for a while instead of
+            // sweeping on every new partial (which made a full set quadratic).
+            self.sweep_wait[r] = Some((left - 1, victim));
+            evict = Some(victim);
         } else if self.held[r] >= MAX_PARTIALS {
             for list in parts.values_mut() {
                 list.retain(|p| now.saturating_sub(p.start_ns) <= within);
@@ -497,11 +562,13 @@ impl Detector {
                 parts.retain(|a, _| reach.contains(a));
             }
             self.held[r] = parts.values().map(Vec::len).sum();
+            self.sweep_wait[r] = None;
             if self.held[r] >= MAX_PARTIALS {
                 evict = parts
                     .iter()
                     .max_by_key(|(pid, l)| (l.len(), std::cmp::Reverse(**pid)))
                     .map(|(pid, _)| *pid);
+                self.sweep_wait[r] = evict.map(|v| (SWEEP_EVERY, v));
             }
         }
         let Some(pid) = evict else { return };
@@ -592,13 +659,27 @@ impl Detector {
             ev,
             exe,
             argv,
-            joined: argv.join(" "),
+            joined: std::cell::OnceCell::new(),
             socket: self.sockets.subject(ev),
         };
         // The table follows the event after its own facts were taken (a dup is about its old fd).
         self.sockets.observe(ev);
+        let path = match &ev.data {
+            EventData::Exec { filename, .. } => Some(filename.as_str()),
+            EventData::Syscall(s) => s.path.as_deref(),
+            _ => None,
+        };
+        let (mut hits, mut cands) = std::mem::take(&mut self.scratch);
         if let Some(list) = singles {
-            for &r in list {
+            match rules.single_index.get(&ev.kind) {
+                Some(ix) => ix.candidates(path, program_names(exe, argv, &ev.comm), &mut hits, &mut cands),
+                None => {
+                    cands.clear();
+                    cands.extend(0..list.len());
+                }
+            }
+            for &pos in &cands {
+                let Some(&r) = list.get(pos) else { continue };
                 let rule = &rules.rules[r];
                 let Body::Single(cond) = &rule.body else { continue };
                 if self.holds(cond, &facts, procs) && !self.excepted(rule, &facts, procs) {
@@ -610,8 +691,22 @@ impl Detector {
             }
         }
         if let Some(list) = steps {
+            match rules.step_index.get(&ev.kind) {
+                Some(ix) => ix.candidates(path, program_names(exe, argv, &ev.comm), &mut hits, &mut cands),
+                None => {
+                    cands.clear();
+                    cands.extend(0..list.len());
+                }
+            }
+            // The event's ancestors, walked once for every rule that needs them.
+            let mut chain: Option<Vec<u32>> = None;
             // Later steps first: an event advances existing partials before it starts new ones.
-            for &(r, step) in list.iter().rev() {
+            for &pos in cands.iter().rev() {
+                let Some(&(r, step)) = list.get(pos) else { continue };
+                // A later step can only advance a partial: none held, none spilled, nothing to do.
+                if step > 0 && self.held[r] == 0 && self.spilled[r].is_empty() {
+                    continue;
+                }
                 let rule = &rules.rules[r];
                 let Body::Sequence(seq) = &rule.body else { continue };
                 let cond = &seq.steps[step];
@@ -621,19 +716,25 @@ impl Detector {
                 let within = u64::try_from(seq.within.as_nanos()).unwrap_or(u64::MAX);
                 if step == 0 {
                     let caps = capture(cond, &facts, Captures::default());
+                    // `scope: parent`: anchored at the parent when it is a process of the run (the
+                    // sample's first process has its parent outside the container).
+                    let anchor = match node.map(|n| n.ppid) {
+                        Some(pp) if seq.parent && pp != ev.pid && procs.process(pp).is_some() => pp,
+                        _ => ev.pid,
+                    };
                     if let Some(p) = self.partials[r]
-                        .get_mut(&ev.pid)
+                        .get_mut(&anchor)
                         .and_then(|l| l.iter_mut().find(|p| p.next_step == 1 && p.caps == caps))
                     {
                         p.start_ns = ev.ts_ns;
                         p.evidence = vec![ev.seq];
                     } else {
-                        self.make_room(r, ev.pid, ev.ts_ns, within, seq.lineage, procs);
+                        self.make_room(r, anchor, ev.ts_ns, within, seq.lineage, procs);
                         self.held[r] += 1;
-                        self.partials[r].entry(ev.pid).or_default().push(Partial {
+                        self.partials[r].entry(anchor).or_default().push(Partial {
                             next_step: 1,
                             start_ns: ev.ts_ns,
-                            anchor: ev.pid,
+                            anchor,
                             caps,
                             evidence: vec![ev.seq],
                         });
@@ -642,16 +743,21 @@ impl Detector {
                 }
                 self.resume(r, step, seq, &facts, procs);
                 // Only the partials of this process and (lineage rules) of its ancestors can advance.
-                let mut anchors = vec![ev.pid];
-                if seq.lineage {
-                    for a in Ancestors::new(ev.pid, procs) {
-                        if !anchors.contains(&a.pid) {
-                            anchors.push(a.pid);
+                let ancestors: &[u32] = if seq.lineage {
+                    chain.get_or_insert_with(|| {
+                        let mut c: Vec<u32> = Vec::new();
+                        for a in Ancestors::new(ev.pid, procs) {
+                            if a.pid != ev.pid && !c.contains(&a.pid) {
+                                c.push(a.pid);
+                            }
                         }
-                    }
-                }
+                        c
+                    })
+                } else {
+                    &[]
+                };
                 let mut completed = Vec::new();
-                for a in anchors {
+                for a in std::iter::once(ev.pid).chain(ancestors.iter().copied()) {
                     let Some(list) = self.partials[r].get_mut(&a) else {
                         continue;
                     };
@@ -689,6 +795,7 @@ impl Detector {
                 }
             }
         }
+        self.scratch = (hits, cands);
     }
 
     fn excepted(&self, rule: &Rule, f: &Facts<'_>, procs: &dyn ProcessLookup) -> bool {
@@ -832,10 +939,10 @@ impl Detector {
         {
             return false;
         }
-        if !c.argv_contains.is_empty() && !c.argv_contains.iter().any(|s| f.joined.contains(s.as_str())) {
+        if !c.argv_contains.is_empty() && !c.argv_contains.iter().any(|s| f.joined().contains(s.as_str())) {
             return false;
         }
-        if c.argv_regex.as_ref().is_some_and(|r| !r.is_match(&f.joined)) {
+        if c.argv_regex.as_ref().is_some_and(|r| !r.is_match(f.joined())) {
             return false;
         }
         if !c.arg.is_empty() && !f.argv.iter().any(|a| c.arg.contains(a)) {
@@ -1002,7 +1109,7 @@ fn distinct_value(d: Option<Distinct>, f: &Facts<'_>) -> u64 {
         Distinct::Endpoint => inet.hash(&mut h),
         Distinct::Path => event_path(f.ev).hash(&mut h),
         Distinct::Name => sys.and_then(|s| s.name.as_deref()).hash(&mut h),
-        Distinct::Argv => f.joined.hash(&mut h),
+        Distinct::Argv => f.joined().hash(&mut h),
     }
     h.finish()
 }
@@ -1166,7 +1273,7 @@ fn message_text(rule: &Rule, f: &Facts<'_>) -> String {
         _ => (String::new(), String::new()),
     };
     let addr = addr_text(ev).unwrap_or_default();
-    let argv: String = f.joined.chars().take(200).collect();
+    let argv: String = f.joined().chars().take(200).collect();
     match &rule.message {
         Some(t) => fill(
             t,

@@ -168,7 +168,9 @@ pub struct ConditionSpec {
 pub struct SequenceSpec {
     /// Time window from the first step to the last (`30s`, `2m`).
     pub within: String,
-    /// `process` (same pid) or `lineage` (the first step's process or its descendants; default).
+    /// `process` (same pid), `lineage` (the first step's process or its descendants; default) or
+    /// `parent` (the first step's parent and its descendants: steps in sibling processes, as a
+    /// shell script runs one tool per step).
     #[serde(default)]
     pub scope: Option<String>,
     /// Steps, in order.
@@ -271,6 +273,10 @@ pub struct Condition {
     pub(crate) payload_regex: Option<Regex>,
     pub(crate) min_bytes: Option<u64>,
     pub(crate) path: Option<GlobSet>,
+    /// The `path` globs as written (the rule set's kind index combines them).
+    pub(crate) path_globs: Vec<String>,
+    /// The `program` globs as written.
+    pub(crate) program_globs: Vec<String>,
     pub(crate) path2: Option<GlobSet>,
     pub(crate) name: Option<GlobSet>,
     pub(crate) socket: Option<GlobSet>,
@@ -370,6 +376,8 @@ impl Count {
 pub struct Sequence {
     pub(crate) within: Duration,
     pub(crate) lineage: bool,
+    /// Anchored at the first step's parent (`scope: parent`).
+    pub(crate) parent: bool,
     pub(crate) steps: Vec<Condition>,
 }
 
@@ -415,13 +423,14 @@ fn globs(v: Option<OneOrMany<String>>, field: &str) -> Result<Option<GlobSet>, S
     let Some(v) = v else { return Ok(None) };
     let mut b = GlobSetBuilder::new();
     for g in v.into_vec() {
-        let glob = globset::GlobBuilder::new(&g)
-            .literal_separator(false)
-            .build()
-            .map_err(|e| format!("{field}: {e}"))?;
-        b.add(glob);
+        b.add(glob(&g).map_err(|e| format!("{field}: {e}"))?);
     }
     b.build().map(Some).map_err(|e| format!("{field}: {e}"))
+}
+
+/// One glob, the way every rule field reads it (`*` also crosses `/`).
+pub(crate) fn glob(g: &str) -> Result<globset::Glob, globset::Error> {
+    globset::GlobBuilder::new(g).literal_separator(false).build()
 }
 
 fn bits(v: Option<OneOrMany<Bits>>, field: &str) -> Result<Option<u64>, String> {
@@ -480,7 +489,11 @@ impl Condition {
             .map(|r| Regex::new(&r).map_err(|e| format!("payload_regex: {e}")))
             .transpose()?;
         let v = |o: Option<OneOrMany<String>>| o.map(OneOrMany::into_vec).unwrap_or_default();
+        let path_globs = spec.path.clone().map(OneOrMany::into_vec).unwrap_or_default();
+        let program_globs = spec.program.clone().map(OneOrMany::into_vec).unwrap_or_default();
         Ok(Condition {
+            path_globs,
+            program_globs,
             payload_contains: v(spec.payload_contains)
                 .into_iter()
                 .map(|s| s.to_lowercase())
@@ -560,10 +573,11 @@ impl Rule {
             (None, Some(s)) => {
                 let within =
                     humantime::parse_duration(&s.within).map_err(|e| format!("sequence.within: {e}"))?;
+                let parent = s.scope.as_deref() == Some("parent");
                 let lineage = match s.scope.as_deref() {
-                    None | Some("lineage") => true,
+                    None | Some("lineage") | Some("parent") => true,
                     Some("process") => false,
-                    Some(o) => return Err(format!("sequence.scope: {o} (process or lineage)")),
+                    Some(o) => return Err(format!("sequence.scope: {o} (process, lineage or parent)")),
                 };
                 if s.steps.len() < 2 {
                     return Err("sequence.steps: at least two".into());
@@ -577,6 +591,7 @@ impl Rule {
                 Body::Sequence(Sequence {
                     within,
                     lineage,
+                    parent,
                     steps,
                 })
             }

@@ -651,3 +651,46 @@ fn socket_facts_follow_accept_dup_fork_reuse_and_exit() {
         assert_eq!(hits(evs), 0, "{evs:?}");
     }
 }
+
+const SIBLINGS: &str = r#"
+id: siblings
+name: chmod then exec by two children of one shell
+description: d
+severity: high
+techniques: [T1105]
+sequence:
+  within: 10s
+  scope: parent
+  steps:
+    - {kind: chmod, path: ["/tmp/*"], capture: path}
+    - {kind: exec, same: path}
+"#;
+
+#[test]
+fn parent_scope_joins_siblings_and_falls_back_to_the_process() {
+    let r = rules(&[SIBLINGS]);
+    // The shell (10) forks chmod (11) and then the dropped program (12): siblings.
+    let sib = [
+        "{kind: exec, pid: 10, filename: /bin/sh, argv: [sh, /x.sh]}",
+        "{kind: fork, pid: 10, child: 11}",
+        "{kind: chmod, pid: 11, path: /tmp/a, mode: 493}",
+        "{kind: fork, pid: 10, child: 12}",
+        "{kind: exec, pid: 12, filename: /tmp/a, argv: [/tmp/a]}",
+    ];
+    assert_eq!(run(&r, &sib).len(), 1);
+    // A process of another shell does not complete it.
+    let other = [
+        "{kind: exec, pid: 10, filename: /bin/sh, argv: [sh, /x.sh]}",
+        "{kind: fork, pid: 10, child: 11}",
+        "{kind: chmod, pid: 11, path: /tmp/a, mode: 493}",
+        "{kind: exec, pid: 20, filename: /tmp/a, argv: [/tmp/a]}",
+    ];
+    assert!(run(&r, &other).is_empty());
+    // The first process of the run has no parent in the run: anchored at itself.
+    let first = [
+        "{kind: chmod, pid: 10, path: /tmp/a, mode: 493}",
+        "{kind: fork, pid: 10, child: 11}",
+        "{kind: exec, pid: 11, filename: /tmp/a, argv: [/tmp/a]}",
+    ];
+    assert_eq!(run(&r, &first).len(), 1);
+}

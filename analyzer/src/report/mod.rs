@@ -543,7 +543,7 @@ impl Report {
                 events: trace.total_events(),
                 dropped: facts.capture.lost(),
                 processes: trace.processes().len() as u64,
-                events_by_kind: trace.by_kind().clone(),
+                events_by_kind: trace.by_kind(),
                 capture: facts.capture,
                 rules_loaded: trace.rule_count() as u64,
                 runtime_events: trace.runtime_events(),
