@@ -336,7 +336,7 @@ pub struct Detector {
     /// Which fds of which process are sockets now (the `socket:` condition).
     sockets: fds::Sockets,
     /// Threshold windows, by rule and the process, parent or run they count.
-    counters: FastMap<(usize, u32), Counter>,
+    counters: FastMap<(usize, u32, u64), Counter>,
     /// Scratch space of the candidate lookups (glob hits, candidates).
     scratch: (Vec<usize>, Vec<usize>),
 }
@@ -810,10 +810,12 @@ impl Detector {
             CountScope::Parent => ev.ppid,
             CountScope::Run => 0,
         };
-        if !self.counters.contains_key(&(r, owner)) && self.counters.len() >= MAX_COUNTERS {
+        let group = c.group.map_or(0, |g| distinct_value(Some(g), f));
+        let key = (r, owner, group);
+        if !self.counters.contains_key(&key) && self.counters.len() >= MAX_COUNTERS {
             return;
         }
-        let counter = self.counters.entry((r, owner)).or_default();
+        let counter = self.counters.entry(key).or_default();
         if counter.fired {
             return;
         }

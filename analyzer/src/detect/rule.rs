@@ -194,6 +194,10 @@ pub struct CountSpec {
     /// process, e.g. a shell loop starting one tool per target), or `run` (the whole sample).
     #[serde(default)]
     pub scope: Option<String>,
+    /// Count separately for each value of this field (same names as `distinct`): `endpoint`
+    /// counts the connections to each address and port on their own.
+    #[serde(default)]
+    pub group: Option<String>,
 }
 
 /// A fixture: events that must (or must not) trigger the rule.
@@ -333,6 +337,7 @@ pub struct Count {
     pub(crate) at_least: usize,
     pub(crate) within: Duration,
     pub(crate) distinct: Option<Distinct>,
+    pub(crate) group: Option<Distinct>,
     pub(crate) scope: CountScope,
 }
 
@@ -342,20 +347,20 @@ impl Count {
         if spec.at_least < 2 {
             return Err("count.at_least: 2 or more (one match needs no count)".into());
         }
-        let distinct = match spec.distinct.as_deref() {
-            None => None,
-            Some("port") => Some(Distinct::Port),
-            Some("addr") => Some(Distinct::Addr),
-            Some("endpoint") => Some(Distinct::Endpoint),
-            Some("path") => Some(Distinct::Path),
-            Some("name") => Some(Distinct::Name),
-            Some("argv") => Some(Distinct::Argv),
-            Some(o) => {
-                return Err(format!(
-                    "count.distinct: {o} (port, addr, endpoint, path, name, argv)"
-                ));
-            }
+        let field = |v: Option<&str>, what: &str| match v {
+            None => Ok(None),
+            Some("port") => Ok(Some(Distinct::Port)),
+            Some("addr") => Ok(Some(Distinct::Addr)),
+            Some("endpoint") => Ok(Some(Distinct::Endpoint)),
+            Some("path") => Ok(Some(Distinct::Path)),
+            Some("name") => Ok(Some(Distinct::Name)),
+            Some("argv") => Ok(Some(Distinct::Argv)),
+            Some(o) => Err(format!(
+                "count.{what}: {o} (port, addr, endpoint, path, name, argv)"
+            )),
         };
+        let distinct = field(spec.distinct.as_deref(), "distinct")?;
+        let group = field(spec.group.as_deref(), "group")?;
         let scope = match spec.scope.as_deref() {
             None | Some("process") => CountScope::Process,
             Some("parent") => CountScope::Parent,
@@ -366,6 +371,7 @@ impl Count {
             at_least: spec.at_least as usize,
             within,
             distinct,
+            group,
             scope,
         })
     }

@@ -6,4 +6,9 @@ for i in 1 2 3; do
   /bin/sleep 0.2
 done
 /usr/lib/.beacon
+# Three check-ins of a client started by the loop, to a documentation address that is never
+# reached (no network in the sandbox): the beacon shape with a remote endpoint.
+for i in 1 2 3; do
+  printf 'GET /task HTTP/1.0\r\n\r\n' | /bin/nc -w 1 192.0.2.80 80 2>/dev/null || true
+done
 echo "[corpus] web c2 done"
