@@ -9,6 +9,7 @@
 pub mod drift;
 mod fds;
 mod index;
+mod lists;
 pub mod rule;
 
 use std::{
@@ -102,6 +103,11 @@ pub struct RuleSet {
     step_index: FastMap<EventKind, index::KindIndex>,
 }
 
+/// The file of shared lists in a rules directory.
+pub const LISTS_FILE: &str = "lists.yaml";
+
+use lists::Lists;
+
 /// Finds the line of the first occurrence of `needle` in `text` (1 when absent).
 fn line_of(text: &str, needle: &str) -> usize {
     text.lines().position(|l| l.contains(needle)).map_or(1, |i| i + 1)
@@ -134,16 +140,21 @@ impl RuleSet {
         RuleSet::from_sources(sources)
     }
 
-    /// Parses and compiles rule files given as (path, text).
+    /// Parses and compiles rule files given as (path, text). A file named `lists.yaml` holds the
+    /// shared lists (`lists: {shells: [sh, bash, ...]}`) that rules name as `"@shells"` in any list
+    /// of values; it is read first, whatever its place.
     pub fn from_sources(sources: impl IntoIterator<Item = (String, String)>) -> Result<RuleSet, RuleError> {
         let mut set = RuleSet::default();
         let mut ids: HashMap<String, String> = HashMap::new();
+        let (list_files, sources): (Vec<_>, Vec<_>) = sources
+            .into_iter()
+            .partition(|(f, _)| Path::new(f).file_name().is_some_and(|n| n == LISTS_FILE));
+        let mut lists = Lists::new();
+        for (file, text) in &list_files {
+            lists::load(file, text, &mut lists)?;
+        }
         for (file, text) in sources {
-            let spec: RuleSpec = serde_norway::from_str(&text).map_err(|e| RuleError::Invalid {
-                file: file.clone(),
-                line: e.location().map_or(1, |l| l.line()),
-                message: e.to_string(),
-            })?;
+            let spec: RuleSpec = lists::parse_rule(&file, &text, &lists)?;
             let folder = Path::new(&file)
                 .parent()
                 .and_then(|p| p.file_name())

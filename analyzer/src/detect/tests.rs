@@ -694,3 +694,44 @@ fn parent_scope_joins_siblings_and_falls_back_to_the_process() {
     ];
     assert_eq!(run(&r, &first).len(), 1);
 }
+
+#[test]
+fn shared_lists_expand_in_conditions_only_and_must_exist() {
+    let lists = "lists:\n  shells: [sh, bash]\n  tools: [\"@shells\", curl]\n";
+    let rule = "id: x\nname: n\ndescription: mail me @shells\nseverity: low\ntechniques: [T1082]\nmatch:\n  kind: exec\n  program: [\"@tools\"]\ntests:\n  - name: t\n    expect: match\n    events:\n      - {kind: exec, filename: /usr/bin/curl, argv: [curl, -d, \"@data\"]}\n";
+    let set = RuleSet::from_sources([
+        ("rules/d/x.yaml".to_string(), rule.to_string()),
+        ("rules/lists.yaml".to_string(), lists.to_string()),
+    ])
+    .expect("lists load");
+    let r = &set.rules()[0];
+    assert_eq!(r.description.trim(), "mail me @shells");
+    let Body::Single(c) = &r.body else { panic!() };
+    assert_eq!(c.program_globs, ["sh", "bash", "curl"]);
+    // Fixtures keep their values: an argv "@data" is not a list.
+    assert_eq!(
+        r.tests[0].events[0].argv.as_ref().map(|a| a[2].as_str()),
+        Some("@data")
+    );
+    let hit = run(
+        &Arc::new(set),
+        &["{kind: exec, filename: /bin/bash, argv: [bash]}"],
+    );
+    assert_eq!(hit.len(), 1);
+    // An unknown list is an error that names it; a list naming itself too.
+    let bad = rule.replace("@tools", "@tols");
+    let e = RuleSet::from_sources([
+        ("rules/d/x.yaml".to_string(), bad),
+        ("rules/lists.yaml".to_string(), lists.to_string()),
+    ])
+    .expect_err("unknown list")
+    .to_string();
+    assert!(e.contains("unknown list @tols"), "{e}");
+    let looped = RuleSet::from_sources([(
+        "rules/lists.yaml".to_string(),
+        "lists:\n  a: [\"@a\"]\n".to_string(),
+    )])
+    .expect_err("loop")
+    .to_string();
+    assert!(looped.contains("nested too deep"), "{looped}");
+}
