@@ -7,6 +7,7 @@
 //! Nothing is forwarded anywhere: the namespace has no other interface and no route out.
 
 pub mod dns;
+pub mod tls;
 
 use std::{
     collections::HashMap,
@@ -497,8 +498,13 @@ fn idlest(conns: &[Conn]) -> Option<usize> {
 
 /// Records what a connection sent (one payload event).
 fn report_conn(c: &Conn, rep: &mut Reporter<'_>) {
-    let name = rep.name_of(c.dst.ip());
     let proto = classify(&c.first);
+    // The name the client asked for: the TLS server name when it sent one, else the name the
+    // sinkhole gave this address.
+    let name = (proto == "tls")
+        .then(|| tls::client_hello_sni(&c.first))
+        .flatten()
+        .or_else(|| rep.name_of(c.dst.ip()));
     rep.send(
         EventKind::Payload,
         SyscallData {
