@@ -244,12 +244,11 @@ impl RuleSet {
 
     /// The first `n` shipped rules (for benchmarks of how matching cost grows with the rule count).
     pub fn bundled_subset(n: usize) -> Result<RuleSet, RuleError> {
-        RuleSet::from_sources(
-            BUNDLED
-                .iter()
-                .take(n)
-                .map(|(p, t)| (p.to_string(), t.to_string())),
-        )
+        // The shared lists always, then the first `n` rule files.
+        let is_lists = |p: &str| Path::new(p).file_name().is_some_and(|f| f == LISTS_FILE);
+        let lists = BUNDLED.iter().filter(|(p, _)| is_lists(p));
+        let rules = BUNDLED.iter().filter(|(p, _)| !is_lists(p)).take(n);
+        RuleSet::from_sources(lists.chain(rules).map(|(p, t)| (p.to_string(), t.to_string())))
     }
 }
 
