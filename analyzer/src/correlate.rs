@@ -175,6 +175,11 @@ impl RunTrace {
         self.detector.detections()
     }
 
+    /// The rules the run is matched against.
+    pub fn rule_set(&self) -> &Arc<crate::detect::RuleSet> {
+        self.detector.rule_set()
+    }
+
     /// What the detection bound left out, summarised per rule, and the flood finding (see
     /// [`crate::detect::Detector::overflow`]).
     pub fn detection_overflow(&self) -> Vec<Detection> {

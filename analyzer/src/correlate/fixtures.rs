@@ -1,7 +1,7 @@
 //! Rule fixtures: each rule's short event sequences, run through a fresh trace with the whole rule
 //! set, must (or must not) trigger it.
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use super::RunTrace;
 use crate::{capture::EventSink, detect::RuleSet};
@@ -35,13 +35,27 @@ pub fn run_all(rules: &Arc<RuleSet>) -> Vec<FixtureResult> {
         for t in &rule.tests {
             let mut trace = RunTrace::for_fixtures(Arc::clone(rules));
             let mut error = None;
+            // Script texts the fixture gives, by the path its exec runs.
+            let mut scripts: HashMap<String, String> = HashMap::new();
             for (i, fe) in t.events.iter().enumerate() {
+                if let (Some(text), Some(file)) = (&fe.script, fe.filename.as_deref())
+                    && let Some(path) =
+                        crate::detect::script_of(file, fe.argv.as_deref().unwrap_or(&[]), None)
+                {
+                    scripts.insert(path, text.clone());
+                }
                 match fe.to_event(i as u64) {
                     Ok(ev) => trace.event(ev),
                     Err(e) => error = Some(e),
                 }
             }
-            let hit = trace.detections().iter().any(|d| d.rule == rule.id);
+            let read = |p: &str| scripts.get(p).cloned();
+            let after = crate::detect::script_detections(rules, trace.processes(), &read);
+            let hit = trace
+                .detections()
+                .iter()
+                .chain(after.iter())
+                .any(|d| d.rule == rule.id);
             let want = t.expect == "match";
             let (passed, detail) = match error {
                 Some(e) => (false, format!("bad fixture event: {e}")),

@@ -101,6 +101,8 @@ pub struct RuleSet {
     single_index: FastMap<EventKind, index::KindIndex>,
     /// Per kind: which entries of `steps` can hold for an event.
     step_index: FastMap<EventKind, index::KindIndex>,
+    /// Rules matched on script text after the run.
+    scripts: Vec<usize>,
 }
 
 /// The file of shared lists in a rules directory.
@@ -221,6 +223,8 @@ impl RuleSet {
     fn push(&mut self, rule: Rule) {
         let idx = self.rules.len();
         match &rule.body {
+            // Script rules wait for the run's end (script_detections), never the event stream.
+            Body::Single(_) if rule.on_scripts => self.scripts.push(idx),
             Body::Single(c) => {
                 for k in &c.kinds {
                     self.singles.entry(*k).or_default().push(idx);
@@ -374,6 +378,8 @@ struct Facts<'a> {
     joined: std::cell::OnceCell<String>,
     /// `family/type` of the socket the event is about (see [`fds::Sockets::subject`]).
     socket: Option<String>,
+    /// The text of the script an interpreter ran (only in the pass after the run).
+    script: Option<&'a str>,
 }
 
 impl Facts<'_> {
@@ -384,6 +390,11 @@ impl Facts<'_> {
 }
 
 impl Detector {
+    /// The rules it runs.
+    pub fn rule_set(&self) -> &Arc<RuleSet> {
+        &self.rules
+    }
+
     /// A detector with no state.
     pub fn new(rules: Arc<RuleSet>) -> Detector {
         let n = rules.rules.len();
@@ -671,6 +682,7 @@ impl Detector {
             argv,
             joined: std::cell::OnceCell::new(),
             socket: self.sockets.subject(ev),
+            script: None,
         };
         // The table follows the event after its own facts were taken (a dup is about its old fd).
         self.sockets.observe(ev);
@@ -957,7 +969,16 @@ impl Detector {
         if c.argv_regex.as_ref().is_some_and(|r| !r.is_match(f.joined())) {
             return false;
         }
+        if c.script_regex
+            .as_ref()
+            .is_some_and(|r| !f.script.is_some_and(|t| r.is_match(t)))
+        {
+            return false;
+        }
         if !c.arg.is_empty() && !f.argv.iter().any(|a| c.arg.contains(a)) {
+            return false;
+        }
+        if !c.not_arg.is_empty() && f.argv.iter().any(|a| c.not_arg.contains(a)) {
             return false;
         }
         if let Some(g) = &c.env {
@@ -1022,7 +1043,10 @@ impl Detector {
             return false;
         }
         let flags = sys.and_then(|s| s.flags).unwrap_or(0);
-        if c.flags_any.is_some_and(|b| flags & b == 0) || c.flags_all.is_some_and(|b| flags & b != b) {
+        if c.flags_any.is_some_and(|b| flags & b == 0)
+            || c.flags_all.is_some_and(|b| flags & b != b)
+            || c.flags_none.is_some_and(|b| flags & b != 0)
+        {
             return false;
         }
         if c.mode_any
@@ -1100,6 +1124,118 @@ impl Detector {
         }
         true
     }
+}
+
+/// Most bytes of a script read for `script_regex` rules.
+pub const MAX_SCRIPT: usize = 64 * 1024;
+
+/// Interpreters whose first argument that is not an option is the script they run.
+const SCRIPT_RUNNERS: &[&str] = &[
+    "sh", "ash", "bash", "dash", "zsh", "ksh", "mksh", "busybox", "python", "python3", "perl", "ruby",
+    "node", "php", "lua", "awk", "gawk", "mawk",
+];
+
+/// The process table after the run, for the lineage conditions of script rules.
+struct Finished<'a>(FastMap<u32, &'a ProcessNode>);
+
+impl ProcessLookup for Finished<'_> {
+    fn process(&self, pid: u32) -> Option<&ProcessNode> {
+        self.0.get(&pid).copied()
+    }
+    fn live_pids(&self) -> Vec<u32> {
+        Vec::new()
+    }
+}
+
+/// The script an exec ran: the first argument after the interpreter that is not an option, as an
+/// absolute path (relative ones against the process's known working directory).
+pub(crate) fn script_of<'a>(filename: &'a str, argv: &'a [String], cwd: Option<&str>) -> Option<String> {
+    let base = |s: &'a str| s.rsplit('/').next().unwrap_or(s);
+    let runner = SCRIPT_RUNNERS.contains(&base(filename))
+        || argv.first().is_some_and(|a| SCRIPT_RUNNERS.contains(&base(a)));
+    if !runner {
+        return None;
+    }
+    let mut rest = argv.iter().skip(1);
+    // busybox sh x: the applet name comes first.
+    if base(filename) == "busybox" || argv.first().is_some_and(|a| base(a) == "busybox") {
+        rest.next();
+    }
+    for a in rest {
+        if a == "-c" || a == "-e" || a == "-m" {
+            return None; // code on the command line (argv_regex sees it) or a module
+        }
+        if a.starts_with('-') {
+            continue;
+        }
+        return if a.starts_with('/') {
+            Some(a.clone())
+        } else {
+            cwd.map(|d| format!("{}/{a}", d.trim_end_matches('/')))
+        };
+    }
+    None
+}
+
+/// Detections of the rules that look at script text (`script_regex`): every exec of a shell or
+/// interpreter with a script file, the file's text given by `read` (bounded by the caller to
+/// [`MAX_SCRIPT`] bytes), each script read once.
+pub fn script_detections(
+    rules: &Arc<RuleSet>,
+    processes: &[ProcessNode],
+    read: &dyn Fn(&str) -> Option<String>,
+) -> Vec<Detection> {
+    if rules.scripts.is_empty() {
+        return Vec::new();
+    }
+    let table = Finished(processes.iter().map(|p| (p.pid, p)).collect());
+    let mut det = Detector::new(Arc::clone(rules));
+    let mut texts: FastMap<String, Option<String>> = FastMap::default();
+    for p in processes {
+        for x in &p.execs {
+            let Some(path) = script_of(&x.filename, &x.argv, p.cwd.as_deref()) else {
+                continue;
+            };
+            let text = texts.entry(path.clone()).or_insert_with(|| read(&path));
+            let Some(text) = text.as_deref() else { continue };
+            let argv: Vec<String> = x.argv.to_vec();
+            let ev = Event {
+                seq: x.seq,
+                ts_ns: x.ts_ns,
+                kind: EventKind::Exec,
+                pid: p.pid,
+                tid: p.pid,
+                ppid: p.ppid,
+                uid: p.uid,
+                gid: 0,
+                cgroup_id: 0,
+                comm: p.comm.clone(),
+                truncated: false,
+                data: EventData::Exec {
+                    filename: x.filename.clone(),
+                    argv: argv.clone(),
+                    argv_truncated: false,
+                    env: Vec::new(),
+                },
+            };
+            let facts = Facts {
+                ev: &ev,
+                exe: &x.filename,
+                argv: &argv,
+                joined: std::cell::OnceCell::new(),
+                socket: None,
+                script: Some(text),
+            };
+            for &r in &rules.scripts {
+                let rule = &rules.rules[r];
+                let Body::Single(cond) = &rule.body else { continue };
+                if det.holds(cond, &facts, &table) && !det.excepted(rule, &facts, &table) {
+                    det.raise(r, rule, &facts, vec![x.seq]);
+                }
+            }
+        }
+    }
+    det.detections
 }
 
 /// A hash of the value a threshold counts distinct values of (0 when it counts events).

@@ -105,8 +105,14 @@ pub struct ConditionSpec {
     pub argv_contains: Option<OneOrMany<String>>,
     /// A regular expression on the joined command line.
     pub argv_regex: Option<String>,
+    /// exec of a shell or interpreter with a script file: a regular expression on the script's
+    /// text, read from the container when the run is over (first 64 KiB). Shell builtins
+    /// (`unset HISTFILE`, `trap`, bash's `/dev/tcp`) are only visible there.
+    pub script_regex: Option<String>,
     /// Exact arguments (any argv element equal to any).
     pub arg: Option<OneOrMany<String>>,
+    /// Exact arguments none of which may be in argv (`-l`: not a listening nc).
+    pub not_arg: Option<OneOrMany<String>>,
     /// exec: globs on the environment entries (`NAME=value` for the variables whose values are
     /// kept, `NAME` for the others): `HISTFILE=/dev/null`, `LD_PRELOAD=*`.
     pub env: Option<OneOrMany<String>>,
@@ -130,6 +136,8 @@ pub struct ConditionSpec {
     pub flags_any: Option<OneOrMany<Bits>>,
     /// All of these flag bits set.
     pub flags_all: Option<OneOrMany<Bits>>,
+    /// None of these flag bits set (`O_CREAT`: an open that cannot create).
+    pub flags_none: Option<OneOrMany<Bits>>,
     /// Any of these mode/prot bits set.
     pub mode_any: Option<OneOrMany<Bits>>,
     /// Destination or bound address in any of these CIDRs.
@@ -271,7 +279,9 @@ pub struct Condition {
     pub(crate) comm: Option<GlobSet>,
     pub(crate) argv_contains: Vec<String>,
     pub(crate) argv_regex: Option<Regex>,
+    pub(crate) script_regex: Option<Regex>,
     pub(crate) arg: Vec<String>,
+    pub(crate) not_arg: Vec<String>,
     pub(crate) env: Option<GlobSet>,
     pub(crate) payload_contains: Vec<String>,
     pub(crate) payload_regex: Option<Regex>,
@@ -286,6 +296,7 @@ pub struct Condition {
     pub(crate) socket: Option<GlobSet>,
     pub(crate) flags_any: Option<u64>,
     pub(crate) flags_all: Option<u64>,
+    pub(crate) flags_none: Option<u64>,
     pub(crate) mode_any: Option<u64>,
     pub(crate) addr: Vec<IpNet>,
     pub(crate) port: Vec<u16>,
@@ -417,6 +428,8 @@ pub struct Rule {
     pub exceptions: Vec<Condition>,
     /// A threshold on single matches.
     pub count: Option<Count>,
+    /// Matched after the run on the text of scripts (`script_regex`), not on the event stream.
+    pub on_scripts: bool,
     /// Message template.
     pub message: Option<String>,
     /// Only meaningful on a regular file (see [`RuleSpec::target`]).
@@ -490,6 +503,10 @@ impl Condition {
             .argv_regex
             .map(|r| Regex::new(&r).map_err(|e| format!("argv_regex: {e}")))
             .transpose()?;
+        let script_regex = spec
+            .script_regex
+            .map(|r| Regex::new(&r).map_err(|e| format!("script_regex: {e}")))
+            .transpose()?;
         let payload_regex = spec
             .payload_regex
             .map(|r| Regex::new(&r).map_err(|e| format!("payload_regex: {e}")))
@@ -513,7 +530,9 @@ impl Condition {
             comm: globs(spec.comm, "comm")?,
             argv_contains: v(spec.argv_contains),
             argv_regex,
+            script_regex,
             arg: v(spec.arg),
+            not_arg: v(spec.not_arg),
             env: globs(spec.env, "env")?,
             path: globs(spec.path, "path")?,
             path2: globs(spec.path2, "path2")?,
@@ -521,6 +540,7 @@ impl Condition {
             socket: globs(spec.socket, "socket")?,
             flags_any: bits(spec.flags_any, "flags_any")?,
             flags_all: bits(spec.flags_all, "flags_all")?,
+            flags_none: bits(spec.flags_none, "flags_none")?,
             mode_any: bits(spec.mode_any, "mode_any")?,
             addr,
             port: spec.port.map(OneOrMany::into_vec).unwrap_or_default(),
@@ -603,6 +623,21 @@ impl Rule {
             }
             _ => return Err("exactly one of `match` and `sequence`".into()),
         };
+        let on_scripts = match &body {
+            Body::Single(c) if c.script_regex.is_some() => {
+                if c.kinds != [EventKind::Exec] || spec.count.is_some() {
+                    return Err("match.script_regex: only with kind: exec and no count".into());
+                }
+                true
+            }
+            Body::Single(_) => false,
+            Body::Sequence(s) => {
+                if s.steps.iter().any(|c| c.script_regex.is_some()) {
+                    return Err("sequence: script_regex only in a `match` rule".into());
+                }
+                false
+            }
+        };
         let count = match (spec.count, &body) {
             (None, _) => None,
             (Some(c), Body::Single(_)) => Some(Count::compile(c)?),
@@ -631,6 +666,7 @@ impl Rule {
             body,
             exceptions,
             count,
+            on_scripts,
             message: spec.message,
             regular_file_only,
             tests: spec.tests,

@@ -735,3 +735,19 @@ fn shared_lists_expand_in_conditions_only_and_must_exist() {
     .to_string();
     assert!(looped.contains("nested too deep"), "{looped}");
 }
+
+#[test]
+fn negations_exclude_arguments_and_flag_bits() {
+    let r = rules(&[
+        "id: n\nname: n\ndescription: d\nseverity: low\ntechniques: [T1046]\nmatch:\n  kind: exec\n  program: [nc]\n  not_arg: [-l, -z]\n",
+        "id: o\nname: o\ndescription: d\nseverity: low\ntechniques: [T1005]\nmatch:\n  kind: open\n  path: [\"/data/*\"]\n  flags_none: [O_WRONLY, O_RDWR, O_CREAT]\n",
+    ]);
+    let ids = |evs: &[&str]| run(&r, evs).iter().map(|d| d.rule.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        ids(&["{kind: exec, filename: /bin/nc, argv: [nc, 192.0.2.1, \"80\"]}"]),
+        ["n"]
+    );
+    assert!(ids(&["{kind: exec, filename: /bin/nc, argv: [nc, -l, \"80\"]}"]).is_empty());
+    assert_eq!(ids(&["{kind: open, path: /data/a, flags: 0}"]), ["o"]);
+    assert!(ids(&["{kind: open, path: /data/a, flags: 577}"]).is_empty());
+}

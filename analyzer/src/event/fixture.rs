@@ -33,6 +33,10 @@ pub struct FixtureEvent {
     /// exec: arguments.
     #[serde(default)]
     pub argv: Option<Vec<String>>,
+    /// exec: the text of the script file this exec runs (`sh /x.sh`), as the container holds it
+    /// when the run is over (for `script_regex` rules).
+    #[serde(default)]
+    pub script: Option<String>,
     /// exec: environment entries (`NAME=value` or `NAME`).
     #[serde(default)]
     pub env: Option<Vec<String>>,

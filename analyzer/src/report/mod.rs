@@ -500,6 +500,13 @@ impl Report {
         let mut detections: Vec<Detection> = trace.detections().to_vec();
         detections.extend(trace.detection_overflow());
         detections.extend(crate::detect::drift::drift(trace, &facts.outcome.changes));
+        // Script text, read from the container's layers now that the run is over.
+        let read = |path: &str| read_script(facts.layers, path);
+        detections.extend(crate::detect::script_detections(
+            trace.rule_set(),
+            trace.processes(),
+            &read,
+        ));
         crate::detect::drift::refine(&mut detections, facts.layers);
         let observation = Observation::judge(&facts, trace);
         let (verdict, score) = verdict(&detections);
@@ -981,4 +988,22 @@ pub(crate) mod tests {
         };
         assert!(judged(&ok, &trace).complete);
     }
+}
+
+/// The first [`crate::detect::MAX_SCRIPT`] bytes of a regular file of the container's final file
+/// system (a script an interpreter ran), as text; `None` when it is gone, not a regular file, or
+/// the layers are unknown.
+fn read_script(layers: Option<&LayerFs>, path: &str) -> Option<String> {
+    use std::io::Read as _;
+    let (host, meta) = layers?.locate(path, true)?;
+    if !meta.is_file() {
+        return None;
+    }
+    let mut buf = Vec::new();
+    std::fs::File::open(host)
+        .ok()?
+        .take(crate::detect::MAX_SCRIPT as u64)
+        .read_to_end(&mut buf)
+        .ok()?;
+    Some(String::from_utf8_lossy(&buf).into_owned())
 }
