@@ -873,6 +873,24 @@ pub fn verdict(detections: &[Detection]) -> (&'static str, u32) {
     (verdict, score)
 }
 
+/// The first [`crate::detect::MAX_SCRIPT`] bytes of a regular file of the container's final file
+/// system (a script an interpreter ran), as text; `None` when it is gone, not a regular file, or
+/// the layers are unknown.
+fn read_script(layers: Option<&LayerFs>, path: &str) -> Option<String> {
+    use std::io::Read as _;
+    let (host, meta) = layers?.locate(path, true)?;
+    if !meta.is_file() {
+        return None;
+    }
+    let mut buf = Vec::new();
+    std::fs::File::open(host)
+        .ok()?
+        .take(crate::detect::MAX_SCRIPT as u64)
+        .read_to_end(&mut buf)
+        .ok()?;
+    Some(String::from_utf8_lossy(&buf).into_owned())
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -988,22 +1006,4 @@ pub(crate) mod tests {
         };
         assert!(judged(&ok, &trace).complete);
     }
-}
-
-/// The first [`crate::detect::MAX_SCRIPT`] bytes of a regular file of the container's final file
-/// system (a script an interpreter ran), as text; `None` when it is gone, not a regular file, or
-/// the layers are unknown.
-fn read_script(layers: Option<&LayerFs>, path: &str) -> Option<String> {
-    use std::io::Read as _;
-    let (host, meta) = layers?.locate(path, true)?;
-    if !meta.is_file() {
-        return None;
-    }
-    let mut buf = Vec::new();
-    std::fs::File::open(host)
-        .ok()?
-        .take(crate::detect::MAX_SCRIPT as u64)
-        .read_to_end(&mut buf)
-        .ok()?;
-    Some(String::from_utf8_lossy(&buf).into_owned())
 }
