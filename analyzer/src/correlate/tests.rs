@@ -1231,6 +1231,8 @@ fn changes(files: &[(&str, &str, &str)]) -> crate::sandbox::changes::FileChanges
             size: Some(10),
             mode: Some(0o755),
             sha256: Some("ab".repeat(32)),
+            copy_of: None,
+            packer: None,
         })
         .collect();
     files.sort_by(|a, b| a.path.cmp(&b.path));

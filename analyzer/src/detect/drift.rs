@@ -12,6 +12,11 @@ use crate::{
 pub const DROPPED_PROGRAM_RUN: &str = "drift-dropped-program-run";
 /// Rule id: a script that was not in the image was run by an interpreter.
 pub const DROPPED_SCRIPT_RUN: &str = "drift-dropped-script-run";
+/// Rule id: a program that is a copy of one of the image's system programs was run under another
+/// name or from another place.
+pub const SYSTEM_PROGRAM_COPY_RUN: &str = "drift-system-program-copy-run";
+/// Rule id: a dropped program packed with UPX was run.
+pub const PACKED_PROGRAM_RUN: &str = "drift-packed-program-run";
 /// Rule id: a program compiled during the run was executed (context for build images).
 pub const BUILT_PROGRAM_RUN: &str = "drift-built-program-run";
 
@@ -71,10 +76,48 @@ pub fn drift(trace: &dyn RunView, changes: &FileChanges) -> Vec<Detection> {
             if !seen.insert((rule, path.clone())) {
                 continue;
             }
-            let content = changes
-                .get(&path)
+            let file = changes.get(&path);
+            let content = file
                 .and_then(|f| f.content.clone())
                 .unwrap_or_else(|| "file".into());
+            // What the file's bytes say about it: a renamed system program, a packed one.
+            if !built && !script {
+                let facts = [
+                    file.and_then(|f| f.copy_of.as_ref()).map(|orig| {
+                        (
+                            SYSTEM_PROGRAM_COPY_RUN,
+                            "T1036.003",
+                            format!("executed {path}: the same bytes as the image's {orig}"),
+                        )
+                    }),
+                    file.and_then(|f| f.packer.as_ref()).map(|p| {
+                        (
+                            PACKED_PROGRAM_RUN,
+                            "T1027.002",
+                            format!("executed {path}: packed with {p}"),
+                        )
+                    }),
+                ];
+                for (rule, technique, message) in facts.into_iter().flatten() {
+                    if seen.insert((rule, path.clone())) {
+                        out.push(Detection {
+                            rule: rule.to_string(),
+                            severity: Severity::High,
+                            techniques: vec![technique.to_string()],
+                            message,
+                            process: DetectionProcess {
+                                pid: p.pid,
+                                exe: x.filename.clone(),
+                                argv: x.argv.to_vec(),
+                            },
+                            evidence: vec![x.seq],
+                            allowed: None,
+                            rule_severity: None,
+                            target: None,
+                        });
+                    }
+                }
+            }
             out.push(Detection {
                 rule: rule.to_string(),
                 severity,

@@ -44,6 +44,13 @@ pub struct DroppedFile {
     /// sha256 of a regular file's content (absent beyond the size bounds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// A program of the image's system directories with the same content: this file is a copy of
+    /// it (under another name or in another place).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy_of: Option<String>,
+    /// The packer whose mark is in the first bytes of a program (`upx`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packer: Option<String>,
 }
 
 impl DroppedFile {
@@ -223,6 +230,8 @@ pub fn collect(raw: Vec<(String, u8)>, fs: Option<&LayerFs>, keep: Option<&Path>
             size: None,
             mode: None,
             sha256: None,
+            copy_of: None,
+            packer: None,
         };
         if change != "deleted"
             && let Some(fs) = fs
@@ -246,7 +255,14 @@ pub fn collect(raw: Vec<(String, u8)>, fs: Option<&LayerFs>, keep: Option<&Path>
                     match hash_file(&host) {
                         Ok((sha, head)) => {
                             budget -= meta.len();
-                            entry.content = Some(content_type(&head).into());
+                            let content = content_type(&head);
+                            entry.content = Some(content.into());
+                            if content == "elf" {
+                                entry.packer = packer(&head).map(str::to_string);
+                                entry.copy_of = fs
+                                    .system_program(meta.len(), &sha)
+                                    .filter(|orig| *orig != entry.path);
+                            }
                             if let Some(dir) = keep
                                 && kept.insert(sha.clone(), ()).is_none()
                                 && let Err(e) = keep_copy(&host, &dir.join(&sha))
@@ -293,8 +309,8 @@ fn hash_file(host: &Path) -> std::io::Result<(String, Vec<u8>)> {
         if n == 0 || total >= MAX_HASHED_FILE {
             break;
         }
-        if head.len() < 512 {
-            let take = n.min(512 - head.len());
+        if head.len() < HEAD_BYTES {
+            let take = n.min(HEAD_BYTES - head.len());
             head.extend_from_slice(&buf[..take]);
         }
         hasher.update(&buf[..n]);
@@ -316,6 +332,61 @@ fn keep_copy(host: &Path, dest: &Path) -> std::io::Result<()> {
         .open(dest)?;
     std::io::copy(&mut src.by_ref().take(MAX_HASHED_FILE), &mut dst)?;
     dst.sync_all()
+}
+
+/// Bytes of a file's start kept for its content type and packer mark.
+const HEAD_BYTES: usize = 4096;
+/// The image's directories of system programs (what a renamed copy imitates).
+const SYSTEM_PROGRAM_DIRS: &[&str] = &[
+    "bin",
+    "sbin",
+    "usr/bin",
+    "usr/sbin",
+    "usr/local/bin",
+    "usr/local/sbin",
+];
+/// Most same-size candidates hashed when looking for the original of a copy.
+const MAX_COPY_CANDIDATES: usize = 8;
+/// Most directory entries looked at when looking for the original of a copy.
+const MAX_COPY_ENTRIES: usize = 50_000;
+
+/// The packer that marked a program's first bytes: UPX writes `UPX!` into its stub's header.
+pub fn packer(head: &[u8]) -> Option<&'static str> {
+    head.windows(4).any(|w| w == b"UPX!").then_some("upx")
+}
+
+impl LayerFs {
+    /// The program of the image's system directories (its lower layers) with this size and
+    /// sha256, as a container path: what a dropped file is a copy of. Only regular files of the
+    /// same size are hashed, and a few of them at most.
+    pub fn system_program(&self, size: u64, sha: &str) -> Option<String> {
+        let mut seen = 0usize;
+        let mut hashed = 0usize;
+        for layer in self.layers.iter().skip(1) {
+            for dir in SYSTEM_PROGRAM_DIRS {
+                let Ok(entries) = std::fs::read_dir(layer.join(dir)) else {
+                    continue;
+                };
+                for e in entries.flatten() {
+                    seen += 1;
+                    if seen > MAX_COPY_ENTRIES || hashed >= MAX_COPY_CANDIDATES {
+                        return None;
+                    }
+                    let Ok(meta) = e.path().symlink_metadata() else {
+                        continue;
+                    };
+                    if !meta.is_file() || meta.len() != size {
+                        continue;
+                    }
+                    hashed += 1;
+                    if hash_file(&e.path()).is_ok_and(|(h, _)| h == sha) {
+                        return Some(format!("/{dir}/{}", e.file_name().to_string_lossy()));
+                    }
+                }
+            }
+        }
+        None
+    }
 }
 
 /// `elf`, `script` (#!), `archive` (tar, gzip, xz, bzip2, zstd, zip) or `other`, from the first bytes.
@@ -369,6 +440,35 @@ mod tests {
         let mut b = [0u8; 4];
         let _ = getrandom::fill(&mut b);
         u32::from_le_bytes(b)
+    }
+
+    #[test]
+    fn a_copy_of_a_system_program_and_a_packed_one_are_named() {
+        let (base, fs) = tree();
+        let prog = b"\x7fELF\x02\x01\x01 a system tool".to_vec();
+        std::fs::write(base.join("lower/usr/bin/tool"), &prog).expect("write");
+        // A different program of the same size is hashed and passed over.
+        std::fs::write(
+            base.join("lower/usr/bin/other"),
+            b"\x7fELF\x02\x01\x01 another tool",
+        )
+        .expect("write");
+        std::fs::write(base.join("upper/tmp/crond"), &prog).expect("write");
+        let mut packed = b"\x7fELF\x02\x01\x01".to_vec();
+        packed.extend_from_slice(&[0u8; 200]);
+        packed.extend_from_slice(b"UPX!");
+        std::fs::write(base.join("upper/tmp/.p"), &packed).expect("write");
+        let c = collect(
+            vec![("/tmp/crond".into(), 1), ("/tmp/.p".into(), 1)],
+            Some(&fs),
+            None,
+        );
+        let crond = c.get("/tmp/crond").expect("crond");
+        assert_eq!(crond.copy_of.as_deref(), Some("/usr/bin/tool"));
+        assert_eq!(crond.packer, None);
+        let p = c.get("/tmp/.p").expect("packed");
+        assert_eq!((p.packer.as_deref(), p.copy_of.as_deref()), (Some("upx"), None));
+        std::fs::remove_dir_all(base).expect("cleanup");
     }
 
     #[test]
