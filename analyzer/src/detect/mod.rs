@@ -353,7 +353,22 @@ pub struct Detector {
     counters: FastMap<(usize, u32, u64), Counter>,
     /// Scratch space of the candidate lookups (glob hits, candidates).
     scratch: (Vec<usize>, Vec<usize>),
+    /// Any-order sequences in progress, by rule and anchor.
+    unordered: FastMap<(usize, u32), Unordered>,
 }
+
+/// An any-order sequence in progress: which steps happened, since when, and the evidence.
+#[derive(Debug)]
+struct Unordered {
+    /// Bit i: step i happened.
+    mask: u32,
+    start_ns: u64,
+    evidence: Vec<u64>,
+}
+
+/// Most any-order sequences in progress at once (beyond it new ones are not started, and counted
+/// as evictions: the run is incomplete).
+const MAX_UNORDERED: usize = 65_536;
 
 /// The matches of a threshold rule in its window.
 #[derive(Debug, Default)]
@@ -415,6 +430,7 @@ impl Detector {
             sockets: fds::Sockets::default(),
             counters: FastMap::default(),
             scratch: (Vec::new(), Vec::new()),
+            unordered: FastMap::default(),
         }
     }
 
@@ -725,13 +741,29 @@ impl Detector {
             // Later steps first: an event advances existing partials before it starts new ones.
             for &pos in cands.iter().rev() {
                 let Some(&(r, step)) = list.get(pos) else { continue };
-                // A later step can only advance a partial: none held, none spilled, nothing to do.
-                if step > 0 && self.held[r] == 0 && self.spilled[r].is_empty() {
+                // A later step can only advance a partial: none held, none spilled, nothing to do
+                // (any-order sequences start at any step).
+                if step > 0
+                    && self.held[r] == 0
+                    && self.spilled[r].is_empty()
+                    && !matches!(&rules.rules[r].body, Body::Sequence(s) if s.any_order)
+                {
                     continue;
                 }
                 let rule = &rules.rules[r];
                 let Body::Sequence(seq) = &rule.body else { continue };
                 let cond = &seq.steps[step];
+                if seq.any_order {
+                    if self.holds(cond, &facts, procs) {
+                        let ancestors = if seq.lineage {
+                            chain.get_or_insert_with(|| ancestor_chain(ev.pid, procs)).clone()
+                        } else {
+                            Vec::new()
+                        };
+                        self.unordered_step(r, rule, seq, step, &facts, node, &ancestors, procs);
+                    }
+                    continue;
+                }
                 if !self.holds(cond, &facts, procs) {
                     continue;
                 }
@@ -766,15 +798,7 @@ impl Detector {
                 self.resume(r, step, seq, &facts, procs);
                 // Only the partials of this process and (lineage rules) of its ancestors can advance.
                 let ancestors: &[u32] = if seq.lineage {
-                    chain.get_or_insert_with(|| {
-                        let mut c: Vec<u32> = Vec::new();
-                        for a in Ancestors::new(ev.pid, procs) {
-                            if a.pid != ev.pid && !c.contains(&a.pid) {
-                                c.push(a.pid);
-                            }
-                        }
-                        c
-                    })
+                    chain.get_or_insert_with(|| ancestor_chain(ev.pid, procs))
                 } else {
                     &[]
                 };
@@ -818,6 +842,83 @@ impl Detector {
             }
         }
         self.scratch = (hits, cands);
+    }
+
+    /// Step `step` of an any-order sequence happened: joins the sequence in progress of this
+    /// process or (lineage) an ancestor, or starts one; raises it when every step has happened.
+    #[allow(clippy::too_many_arguments)]
+    fn unordered_step(
+        &mut self,
+        r: usize,
+        rule: &Rule,
+        seq: &rule::Sequence,
+        step: usize,
+        f: &Facts<'_>,
+        node: Option<&ProcessNode>,
+        ancestors: &[u32],
+        procs: &dyn ProcessLookup,
+    ) {
+        let ev = f.ev;
+        let within = u64::try_from(seq.within.as_nanos()).unwrap_or(u64::MAX);
+        let bit = 1u32 << step;
+        let all = (1u32 << seq.steps.len()) - 1;
+        // The sequence this event can join: its own process's, then its ancestors' (lineage).
+        let joined = std::iter::once(ev.pid)
+            .chain(ancestors.iter().copied())
+            .find(|a| {
+                self.unordered
+                    .get(&(r, *a))
+                    .is_some_and(|u| ev.ts_ns.saturating_sub(u.start_ns) <= within)
+            });
+        let anchor = match joined {
+            Some(a) => a,
+            None => {
+                let anchor = match node.map(|n| n.ppid) {
+                    Some(pp) if seq.parent && pp != ev.pid && procs.process(pp).is_some() => pp,
+                    _ => ev.pid,
+                };
+                if self.unordered.len() >= MAX_UNORDERED {
+                    // Expired ones first, for free.
+                    let rules = Arc::clone(&self.rules);
+                    self.unordered.retain(|(r, _), u| match &rules.rules[*r].body {
+                        Body::Sequence(s) => {
+                            ev.ts_ns.saturating_sub(u.start_ns)
+                                <= u64::try_from(s.within.as_nanos()).unwrap_or(u64::MAX)
+                        }
+                        Body::Single(_) => false,
+                    });
+                }
+                if !self.unordered.contains_key(&(r, anchor)) && self.unordered.len() >= MAX_UNORDERED {
+                    *self.evicted.entry(rule.id.clone()).or_default() += 1;
+                    return;
+                }
+                self.unordered.insert(
+                    (r, anchor),
+                    Unordered {
+                        mask: 0,
+                        start_ns: ev.ts_ns,
+                        evidence: Vec::new(),
+                    },
+                );
+                anchor
+            }
+        };
+        let Some(u) = self.unordered.get_mut(&(r, anchor)) else {
+            return;
+        };
+        // One event is one step: the first of its steps still missing.
+        if u.mask & bit != 0 || u.evidence.last() == Some(&ev.seq) {
+            return;
+        }
+        u.mask |= bit;
+        u.evidence.push(ev.seq);
+        if u.mask == all {
+            let evidence = std::mem::take(&mut u.evidence);
+            self.unordered.remove(&(r, anchor));
+            if !self.excepted(rule, f, procs) {
+                self.raise(r, rule, f, evidence);
+            }
+        }
     }
 
     fn excepted(&self, rule: &Rule, f: &Facts<'_>, procs: &dyn ProcessLookup) -> bool {
@@ -1236,6 +1337,17 @@ pub fn script_detections(
         }
     }
     det.detections
+}
+
+/// The ancestors of a process, nearest first, without itself or repeats.
+fn ancestor_chain(pid: u32, procs: &dyn ProcessLookup) -> Vec<u32> {
+    let mut c: Vec<u32> = Vec::new();
+    for a in Ancestors::new(pid, procs) {
+        if a.pid != pid && !c.contains(&a.pid) {
+            c.push(a.pid);
+        }
+    }
+    c
 }
 
 /// A hash of the value a threshold counts distinct values of (0 when it counts events).

@@ -181,6 +181,9 @@ pub struct SequenceSpec {
     /// shell script runs one tool per step).
     #[serde(default)]
     pub scope: Option<String>,
+    /// `any`: the steps may happen in any order (each by its own event; no capture or same).
+    #[serde(default)]
+    pub order: Option<String>,
     /// Steps, in order.
     pub steps: Vec<ConditionSpec>,
 }
@@ -395,6 +398,8 @@ pub struct Sequence {
     pub(crate) lineage: bool,
     /// Anchored at the first step's parent (`scope: parent`).
     pub(crate) parent: bool,
+    /// The steps may happen in any order (`order: any`).
+    pub(crate) any_order: bool,
     pub(crate) steps: Vec<Condition>,
 }
 
@@ -614,10 +619,24 @@ impl Rule {
                     .enumerate()
                     .map(|(i, c)| Condition::compile(c).map_err(|e| format!("sequence.steps[{i}].{e}")))
                     .collect::<Result<Vec<_>, _>>()?;
+                let any_order = match s.order.as_deref() {
+                    None | Some("given") => false,
+                    Some("any") => true,
+                    Some(o) => return Err(format!("sequence.order: {o} (given or any)")),
+                };
+                if any_order && steps.iter().any(|c| !c.capture.is_empty() || !c.same.is_empty()) {
+                    return Err(
+                        "sequence.order: any cannot capture or compare values (capture, same)".into(),
+                    );
+                }
+                if any_order && steps.len() > 16 {
+                    return Err("sequence.order: any takes at most 16 steps".into());
+                }
                 Body::Sequence(Sequence {
                     within,
                     lineage,
                     parent,
+                    any_order,
                     steps,
                 })
             }

@@ -751,3 +751,54 @@ fn negations_exclude_arguments_and_flag_bits() {
     assert_eq!(ids(&["{kind: open, path: /data/a, flags: 0}"]), ["o"]);
     assert!(ids(&["{kind: open, path: /data/a, flags: 577}"]).is_empty());
 }
+
+const ANY_ORDER: &str = r#"
+id: pair
+name: a shell and nc from one parent, in any order
+description: d
+severity: high
+techniques: [T1059.004]
+sequence:
+  within: 5s
+  scope: parent
+  order: any
+  steps:
+    - {kind: exec, program: [sh], arg: [-i]}
+    - {kind: exec, program: [nc]}
+"#;
+
+#[test]
+fn any_order_sequences_take_their_steps_in_either_order_once_each() {
+    let r = rules(&[ANY_ORDER]);
+    let sh = |pid: u32, t: u64| {
+        format!("{{kind: exec, pid: {pid}, ppid: 10, filename: /bin/sh, argv: [sh, -i], t: {t}}}")
+    };
+    let nc = |pid: u32, t: u64| {
+        format!(
+            "{{kind: exec, pid: {pid}, ppid: 10, filename: /bin/nc, argv: [nc, 192.0.2.1, \"80\"], t: {t}}}"
+        )
+    };
+    let fork = |c: u32| format!("{{kind: fork, pid: 10, child: {c}}}");
+    let go = |evs: Vec<String>| run(&r, &evs.iter().map(String::as_str).collect::<Vec<_>>()).len();
+    let root = "{kind: exec, pid: 10, filename: /bin/sh, argv: [sh, /x.sh]}".to_string();
+    assert_eq!(
+        go(vec![root.clone(), fork(11), sh(11, 10), fork(12), nc(12, 20)]),
+        1
+    );
+    assert_eq!(
+        go(vec![root.clone(), fork(12), nc(12, 10), fork(11), sh(11, 20)]),
+        1
+    );
+    // The same step twice is not both steps; outside the window is not a sequence.
+    assert_eq!(
+        go(vec![root.clone(), fork(11), sh(11, 10), fork(12), sh(12, 20)]),
+        0
+    );
+    assert_eq!(go(vec![root, fork(11), sh(11, 10), fork(12), nc(12, 9000)]), 0);
+    // Captures cannot be unordered.
+    let bad = ANY_ORDER.replace("arg: [-i]}", "arg: [-i], capture: path}");
+    let e = RuleSet::from_sources([("rules/t/x.yaml".to_string(), bad)])
+        .expect_err("capture")
+        .to_string();
+    assert!(e.contains("order: any"), "{e}");
+}
