@@ -100,42 +100,48 @@ pub fn drift(trace: &dyn RunView, changes: &FileChanges) -> Vec<Detection> {
                 ];
                 for (rule, technique, message) in facts.into_iter().flatten() {
                     if seen.insert((rule, path.clone())) {
-                        out.push(Detection {
-                            rule: rule.to_string(),
-                            severity: Severity::High,
-                            techniques: vec![technique.to_string()],
+                        out.push(of_exec(
+                            rule,
+                            Severity::High,
+                            vec![technique.to_string()],
                             message,
-                            process: DetectionProcess {
-                                pid: p.pid,
-                                exe: x.filename.clone(),
-                                argv: x.argv.to_vec(),
-                            },
-                            evidence: vec![x.seq],
-                            allowed: None,
-                            rule_severity: None,
-                            target: None,
-                        });
+                            p.pid,
+                            x,
+                        ));
                     }
                 }
             }
-            out.push(Detection {
-                rule: rule.to_string(),
-                severity,
-                techniques,
-                message: format!("executed {path} ({content}, {what})"),
-                process: DetectionProcess {
-                    pid: p.pid,
-                    exe: x.filename.clone(),
-                    argv: x.argv.to_vec(),
-                },
-                evidence: vec![x.seq],
-                allowed: None,
-                rule_severity: None,
-                target: None,
-            });
+            let message = format!("executed {path} ({content}, {what})");
+            out.push(of_exec(rule, severity, techniques, message, p.pid, x));
         }
     }
     out
+}
+
+/// A drift detection whose evidence is one exec.
+fn of_exec(
+    rule: &str,
+    severity: Severity,
+    techniques: Vec<String>,
+    message: String,
+    pid: u32,
+    x: &crate::model::ExecRecord,
+) -> Detection {
+    Detection {
+        rule: rule.to_string(),
+        severity,
+        techniques,
+        message,
+        process: DetectionProcess {
+            pid,
+            exe: x.filename.clone(),
+            argv: x.argv.to_vec(),
+        },
+        evidence: vec![x.seq],
+        allowed: None,
+        rule_severity: None,
+        target: None,
+    }
 }
 
 /// A process whose programs include a compiler or linker wrote `path`.
