@@ -755,12 +755,12 @@ impl Detector {
                 let cond = &seq.steps[step];
                 if seq.any_order {
                     if self.holds(cond, &facts, procs) {
-                        let ancestors = if seq.lineage {
-                            chain.get_or_insert_with(|| ancestor_chain(ev.pid, procs)).clone()
+                        let ancestors: &[u32] = if seq.lineage {
+                            chain.get_or_insert_with(|| ancestor_chain(ev.pid, procs))
                         } else {
-                            Vec::new()
+                            &[]
                         };
-                        self.unordered_step(r, rule, seq, step, &facts, node, &ancestors, procs);
+                        self.unordered_step(r, rule, seq, step, &facts, node, ancestors, procs);
                     }
                     continue;
                 }
